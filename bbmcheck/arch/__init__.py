@@ -1,0 +1,1 @@
+"""The Arm architecture as data: descriptors, FEAT_BBM configuration, TLBI scopes, rules, classifier."""

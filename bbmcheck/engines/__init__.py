@@ -1,0 +1,1 @@
+"""Search engines over the transition system."""

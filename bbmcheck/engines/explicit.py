@@ -1,0 +1,136 @@
+"""Explicit-state breadth-first search over every interleaving.
+
+The visited set is a plain dict from the canonical state (vCPUs sorted, when symmetry is on) to
+``(parent key, action, depth)``; the queue holds concrete states, so every trace rebuilt from the
+parent map replays through ``step`` exactly. Events are recorded as they are generated: for each
+(property, choice) the shortest occurrence, and every ``pc`` at which the property was seen (to
+say when a hazard opens, when it closes and whether it persists after the sequence completes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..system.build import System
+from ..system.step import Action, State, actions, canonical, initial_states, observe, step
+
+
+@dataclass
+class Occurrence:
+    """Where a property was first seen for one choice class, and at which pcs at all."""
+
+    depth: int
+    key: State
+    action: Action
+    event: tuple
+    pcs: set[int] = field(default_factory=set)
+    causes: set[str] = field(default_factory=set)
+    persisting: tuple[int, State, Action, tuple] | None = None  # shortest occurrence at pc == end
+
+
+@dataclass
+class Exploration:
+    system: System
+    visited: dict[State, tuple[State | None, Action | None, int]]
+    occurrences: dict[tuple[str, int], Occurrence]
+    complete: bool
+    stop_reason: str
+    states: int
+    transitions: int
+    seconds: float
+    max_depth: int
+    done_reached: set[int]  # choice classes in which the updater finished
+
+    def trace_to(self, key: State) -> list[Action]:
+        out: list[Action] = []
+        while True:
+            parent, action, _ = self.visited[key]
+            if parent is None:
+                return out[::-1]
+            assert action is not None
+            out.append(action)
+            key = parent
+
+
+def explore(
+    s: System,
+    *,
+    symmetry: bool = True,
+    evictions: bool = False,
+    max_states: int = 2_000_000,
+    timeout: float | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> Exploration:
+    start = time.perf_counter()
+    key_of = canonical if symmetry else (lambda st: st)
+    visited: dict[State, tuple[State | None, Action | None, int]] = {}
+    occ: dict[tuple[str, int], Occurrence] = {}
+    done: set[int] = set()
+    queue: deque[tuple[State, State, int]] = deque()
+    transitions = 0
+    max_depth = 0
+    end = s.end
+
+    def record(events: list[tuple], key: State, action: Action, depth: int, pc: int, ci: int) -> None:
+        for ev in events:
+            prop = ev[0]
+            o = occ.get((prop, ci))
+            if o is None:
+                o = occ[(prop, ci)] = Occurrence(depth, key, action, ev)
+            elif depth < o.depth:
+                o.depth, o.key, o.action, o.event = depth, key, action, ev
+            o.pcs.add(pc)
+            o.causes.add(ev[3])
+            if pc == end and (o.persisting is None or depth < o.persisting[0]):
+                o.persisting = (depth, key, action, ev)
+
+    def admit(st: State, parent: State | None, action: Action | None, depth: int) -> None:
+        key = key_of(st)
+        if key in visited:
+            return
+        visited[key] = (parent, action, depth)
+        queue.append((st, key, depth))
+        if st[1] == end:
+            done.add(st[0])
+        for look, evs in observe(s, st):
+            record(evs, key, look, depth + 1, st[1], st[0])
+
+    for st in initial_states(s):
+        admit(st, None, None, 0)
+    complete, reason = True, "exhaustive"
+    last_report = start
+    while queue:
+        st, key, depth = queue.popleft()
+        max_depth = max(max_depth, depth)
+        for action in actions(s, st, evictions):
+            nxt, events = step(s, st, action)
+            transitions += 1
+            if events:
+                record(events, key, action, depth + 1, st[1], st[0])
+            admit(nxt, key, action, depth + 1)
+        if len(visited) >= max_states:
+            complete, reason = False, f"state cap of {max_states} states reached"
+            break
+        if timeout is not None or progress is not None:
+            now = time.perf_counter()
+            if timeout is not None and now - start > timeout:
+                complete, reason = False, f"time cap of {timeout:g} s reached"
+                break
+            if progress is not None and now - last_report > 1.0:
+                progress(len(visited), transitions, now - start)
+                last_report = now
+    return Exploration(
+        system=s,
+        visited=visited,
+        occurrences=occ,
+        complete=complete,
+        stop_reason=reason,
+        states=len(visited),
+        transitions=transitions,
+        seconds=time.perf_counter() - start,
+        max_depth=max_depth,
+        done_reached=done,
+    )

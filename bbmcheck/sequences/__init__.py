@@ -1,0 +1,1 @@
+"""Update sequences: the model-file schema and its loader."""

@@ -1,0 +1,304 @@
+"""Read a model file (TOML) into a :class:`Sequence`, with every error located ``file:line:col``.
+
+Bundled models are found by name (``ttrem1``) in the installed package or the source tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..arch.config import FeatBBM
+from ..arch.descriptors import (
+    Descriptor,
+    DescriptorSyntaxError,
+    check_at_level,
+    parse_descriptor,
+    parse_int,
+)
+from ..arch.rules import PROPERTIES
+from ..errors import InputError, did_you_mean
+from .locate import Locator
+from .parse_asm import parse_line
+from .schema import CLAIM_VALUES, Instr, Sequence, TableDecl
+
+TOP_KEYS = ("name", "title", "source", "level", "description", "program", "descriptors", "tables",
+            "observers", "claims")
+TABLE_KEYS = ("level", "root", "entries")
+OBSERVER_KEYS = ("vcpus", "addresses")
+MAX_VCPUS = 6
+LEVEL_NAMES = tuple(level.value for level in FeatBBM)
+
+
+def models_dir() -> Path:
+    """The bundled models: package data when installed, ``models/`` in a source checkout."""
+    packaged = resources.files("bbmcheck") / "_bundled_models"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent.parent / "models"
+
+
+def bundled_models() -> dict[str, Path]:
+    root = models_dir()
+    found = {p.stem: p for p in sorted(root.rglob("*.toml"))} if root.is_dir() else {}
+    return dict(sorted(found.items()))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A bundled model name or a path to a model file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or "/" in name_or_path or path.exists():
+        if not path.is_file():
+            raise InputError(name_or_path, 1, 1, "no such model file")
+        return path
+    models = bundled_models()
+    if name_or_path in models:
+        return models[name_or_path]
+    raise InputError(
+        "<command-line>", 1, 1,
+        f"no bundled model named '{name_or_path}'" + did_you_mean(name_or_path, models)
+        + " (run 'bbmcheck list')",
+    )
+
+
+def load_model(name_or_path: str) -> Sequence:
+    path = resolve(name_or_path)
+    shown = str(path) if not str(path).startswith(str(models_dir())) else f"models/{path.relative_to(models_dir())}"
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(shown, 1, e.start + 1, "model file is not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(shown, 1, 1, f"cannot read model file: {e.strerror}") from None
+    return load_text(text, shown, sha256=hashlib.sha256(raw).hexdigest(), default_name=path.stem)
+
+
+def load_text(text: str, file: str, *, sha256: str = "", default_name: str = "model") -> Sequence:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        line, col = getattr(e, "lineno", 1), getattr(e, "colno", 1)
+        msg = getattr(e, "msg", str(e))
+        raise InputError(file, line, col, f"invalid TOML: {msg}") from None
+    return _Loader(text, file, data, sha256 or hashlib.sha256(text.encode()).hexdigest(), default_name).load()
+
+
+class _Loader:
+    def __init__(self, text: str, file: str, data: dict[str, Any], sha256: str, default_name: str) -> None:
+        self.file = file
+        self.data = data
+        self.loc = Locator(text)
+        self.sha256 = sha256
+        self.default_name = default_name
+
+    def err(self, where: tuple[int, int], message: str) -> InputError:
+        return InputError(self.file, where[0], where[1], message)
+
+    def _check_keys(self, section: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.err(
+                    self.loc.key(section, key), f"unknown key '{key}'" + did_you_mean(key, allowed)
+                )
+
+    def _str(self, section: str, table: dict[str, Any], key: str, default: str | None = None) -> str:
+        if key not in table:
+            if default is None:
+                hint = ""
+                for name, sub in table.items():
+                    if isinstance(sub, dict) and key in sub:
+                        hint = (f" (it is inside [{name}]: in TOML a key after a [section] header belongs "
+                                "to that section, so put it before the first header)")
+                        return_where = self.loc.key(name, key)
+                        raise self.err(return_where, f"missing top-level key '{key}'{hint}")
+                raise self.err(self.loc.section(section) if section else (1, 1), f"missing required key '{key}'")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.err(self.loc.value(section, key), f"'{key}' must be a string")
+        return value
+
+    def load(self) -> Sequence:
+        d = self.data
+        self._check_keys("", d, TOP_KEYS)
+        name = self._str("", d, "name", self.default_name)
+        level_text = self._str("", d, "level")
+        try:
+            level = FeatBBM.parse(level_text)
+        except ValueError:
+            raise self.err(
+                self.loc.value("", "level"),
+                f"unknown FEAT_BBM level '{level_text}' (expected one of {', '.join(LEVEL_NAMES)})",
+            ) from None
+        descriptors = self._descriptors()
+        tables = self._tables()
+        program = self._program(descriptors)
+        vcpus, addresses = self._observers()
+        claims = self._claims()
+        seq = Sequence(
+            name=name,
+            title=self._str("", d, "title", name),
+            source=self._str("", d, "source", ""),
+            path=self.file,
+            level=level,
+            tables=tables,
+            program=program,
+            vcpus=vcpus,
+            addresses=addresses,
+            claims=claims,
+            sha256=self.sha256,
+        )
+        self._check_tree(seq)
+        return seq
+
+    def _descriptors(self) -> dict[str, Descriptor]:
+        section = self.data.get("descriptors", {})
+        if not isinstance(section, dict):
+            raise self.err(self.loc.key("", "descriptors"), "'descriptors' must be a table")
+        out = {}
+        for key, value in section.items():
+            out[key] = self._descriptor("descriptors", key, value)
+        return out
+
+    def _descriptor(self, section: str, key: str, value: Any) -> Descriptor:
+        if not isinstance(value, str):
+            raise self.err(self.loc.value(section, key), "a descriptor must be a string, e.g. \"block oa=0x80000000\"")
+        try:
+            return parse_descriptor(value)
+        except DescriptorSyntaxError as e:
+            where = self.loc.text(section, value) or self.loc.value(section, key)
+            raise self.err((where[0], where[1] + e.offset), e.message) from None
+
+    def _tables(self) -> tuple[TableDecl, ...]:
+        section = self.data.get("tables")
+        if not isinstance(section, dict) or not section:
+            raise self.err((1, 1), "missing [tables.<name>] sections: the translation tables before the update")
+        out = []
+        for name, body in section.items():
+            sec = f"tables.{name}"
+            if not isinstance(body, dict):
+                raise self.err(self.loc.key("tables", name), f"table '{name}' must be a table")
+            self._check_keys(sec, body, TABLE_KEYS)
+            lvl = body.get("level")
+            if not isinstance(lvl, int) or isinstance(lvl, bool) or not 0 <= lvl <= 3:
+                where = self.loc.value(sec, "level") if "level" in body else self.loc.section(sec)
+                raise self.err(where, f"table '{name}' needs level = 0..3")
+            root = body.get("root", False)
+            if not isinstance(root, bool):
+                raise self.err(self.loc.value(sec, "root"), "'root' must be true or false")
+            entries_raw = body.get("entries", {})
+            if not isinstance(entries_raw, dict):
+                raise self.err(self.loc.value(sec, "entries"), "'entries' must be a table of index = descriptor")
+            entries = []
+            for key, value in entries_raw.items():
+                try:
+                    index = parse_int(key)
+                except ValueError:
+                    index = -1
+                if not 0 <= index < 512:
+                    raise self.err(self.loc.key(sec, key), f"entry index '{key}' is not a number in 0..511")
+                desc = self._descriptor(sec, key, value)
+                why = check_at_level(desc, lvl)
+                if why:
+                    raise self.err(self.loc.text(sec, value) or self.loc.key(sec, key), why)
+                entries.append((index, desc))
+            out.append(TableDecl(name, lvl, root, tuple(sorted(entries, key=lambda e: e[0])),
+                                 self.loc.section(sec)[0]))
+        roots = [t for t in out if t.root]
+        if len(roots) != 1:
+            where = self.loc.section(f"tables.{roots[1].name}") if len(roots) > 1 else (1, 1)
+            raise self.err(where, f"exactly one table must have root = true (found {len(roots)})")
+        return tuple(out)
+
+    def _program(self, descriptors: dict[str, Descriptor]) -> tuple[Instr, ...]:
+        text = self._str("", self.data, "program")
+        line0, col0 = self.loc.multiline_string_start("", "program")
+        out = []
+        for k, line in enumerate(text.split("\n")):
+            col = col0 if k == 0 else 1
+            instr = parse_line(line, file=self.file, line=line0 + k, col=col, descriptors=descriptors)  # type: ignore[arg-type]
+            if instr is not None:
+                out.append(instr)
+        if not out:
+            raise self.err(self.loc.value("", "program"), "the program has no instructions")
+        return tuple(out)
+
+    def _observers(self) -> tuple[int, tuple[int, ...] | None]:
+        section = self.data.get("observers", {})
+        if not isinstance(section, dict):
+            raise self.err(self.loc.key("", "observers"), "'observers' must be a table")
+        self._check_keys("observers", section, OBSERVER_KEYS)
+        vcpus = section.get("vcpus", 2)
+        if not isinstance(vcpus, int) or isinstance(vcpus, bool) or not 1 <= vcpus <= MAX_VCPUS:
+            raise self.err(self.loc.value("observers", "vcpus"), f"vcpus must be a whole number 1..{MAX_VCPUS}")
+        if "addresses" not in section:
+            return vcpus, None
+        raw = section["addresses"]
+        if not isinstance(raw, list) or not raw:
+            raise self.err(self.loc.value("observers", "addresses"), "addresses must be a non-empty list")
+        addrs = []
+        for item in raw:
+            try:
+                value = parse_int(item) if isinstance(item, str) else item
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError
+            except ValueError:
+                where = self.loc.text("observers", str(item)) or self.loc.value("observers", "addresses")
+                raise self.err(where, f"address {item!r} is not a number") from None
+            if value < 0 or value >= 1 << 48 or value % 4096:
+                where = self.loc.text("observers", str(item)) or self.loc.value("observers", "addresses")
+                raise self.err(where, f"address {value:#x} must be a 4 KiB-aligned IPA below 2^48")
+            addrs.append(value)
+        return vcpus, tuple(sorted(set(addrs)))
+
+    def _claims(self) -> dict[str, str]:
+        section = self.data.get("claims", {})
+        if not isinstance(section, dict):
+            raise self.err(self.loc.key("", "claims"), "'claims' must be a table of property = holds|violated|any")
+        claims = {p: "holds" for p in PROPERTIES}
+        for key, value in section.items():
+            if key not in PROPERTIES:
+                raise self.err(self.loc.key("claims", key), f"unknown property '{key}'" + did_you_mean(key, PROPERTIES))
+            if value not in CLAIM_VALUES:
+                raise self.err(
+                    self.loc.value("claims", key),
+                    f"claim for '{key}' must be one of {', '.join(CLAIM_VALUES)}, got {value!r}",
+                )
+            claims[key] = value
+        return claims
+
+    def _check_tree(self, seq: Sequence) -> None:
+        """Table links name declared tables one level down; stores and frees name declared tables."""
+        levels = {t.name: t.level for t in seq.tables}
+
+        def check_link(desc: Descriptor, parent_level: int, where: tuple[int, int]) -> None:
+            if desc.kind != "table":
+                return
+            if desc.next_table not in levels:
+                raise self.err(where, f"unknown table '{desc.next_table}'" + did_you_mean(desc.next_table, levels))
+            if levels[desc.next_table] != parent_level + 1:
+                raise self.err(
+                    where,
+                    f"table '{desc.next_table}' is level {levels[desc.next_table]} but is linked from a "
+                    f"level-{parent_level} entry (expected level {parent_level + 1})",
+                )
+
+        for t in seq.tables:
+            for _, desc in t.entries:
+                check_link(desc, t.level, self.loc.text(f"tables.{t.name}", desc.next_table or "@@") or (t.line, 1))
+        for ins in seq.program:
+            where = (ins.line, ins.col)
+            if ins.is_store:
+                assert ins.loc is not None and ins.desc is not None
+                if ins.loc.table not in levels:
+                    raise self.err(where, f"store to unknown table '{ins.loc.table}'" + did_you_mean(ins.loc.table, levels))
+                why = check_at_level(ins.desc, levels[ins.loc.table])
+                if why:
+                    raise self.err(where, why)
+                check_link(ins.desc, levels[ins.loc.table], where)
+            if ins.op == "free" and ins.table not in levels:
+                raise self.err(where, f"free of unknown table '{ins.table}'" + did_you_mean(ins.table, levels))

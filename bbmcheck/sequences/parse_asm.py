@@ -1,0 +1,148 @@
+"""The updater's instructions: AArch64-like lines, so a kernel developer reads them as assembly.
+
+    str   T1[1], new_nt          // plain single-copy store (WRITE_ONCE)
+    stlr  T1[1], block oa=0x80000000 attr=normal perm=rw   // release store (smp_store_release)
+    dsb   ishst
+    tlbi  vmalls12e1is
+    tlbi  ipas2e1is, 0x40200000, ttl=3
+    isb
+    free  T2                     // the page goes back to the allocator
+
+A store's descriptor is a name from ``[descriptors]`` or written inline.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..arch.descriptors import DescriptorSyntaxError, parse_descriptor, parse_int
+from ..arch.tlbi import TLBI_OPS
+from ..errors import InputError, did_you_mean
+from .schema import DSB_OPTIONS, MNEMONICS, Instr, Loc
+
+ENTRY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\s*[0-9A-Za-z_]+\s*)\]$")
+
+
+def strip_comment(text: str) -> str:
+    cut = text.find("//")
+    return text if cut < 0 else text[:cut]
+
+
+def parse_line(
+    text: str, *, file: str, line: int, col: int, descriptors: dict[str, object]
+) -> Instr | None:
+    """Parse one program line (``col`` is the 1-based column of ``text[0]`` in the file)."""
+    body = strip_comment(text)
+    stripped = body.strip()
+    if not stripped:
+        return None
+    start = body.index(stripped[0])
+
+    def err(offset: int, message: str) -> InputError:
+        return InputError(file, line, col + offset, message)
+
+    mnemonic = stripped.split(None, 1)[0]
+    rest = body[start + len(mnemonic):]
+    rest_off = start + len(mnemonic)
+    op = mnemonic.lower()
+    if op not in MNEMONICS:
+        hint = did_you_mean(op, MNEMONICS)
+        if op in ("dmb", "ldr", "cas", "stp", "ldxr", "stxr"):
+            hint = " (bbmcheck models str/stlr stores and dsb/isb barriers only)"
+        raise err(start, f"unknown instruction '{mnemonic}'{hint}")
+    operands = _split_operands(rest, rest_off)
+    here = (line, col + start)
+
+    if op in ("str", "stlr"):
+        if len(operands) < 2:
+            raise err(start, f"'{op}' needs two operands: {op} <table>[<index>], <descriptor>")
+        (entry, epos), *desc_parts = operands
+        loc = _parse_entry(entry, epos, err)
+        dtext = ", ".join(p for p, _ in desc_parts)
+        dpos = desc_parts[0][1]
+        if dtext in descriptors:
+            desc = descriptors[dtext]
+        else:
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", dtext) and dtext not in (
+                "invalid", "table", "block", "page"
+            ):
+                raise err(dpos, f"unknown descriptor name '{dtext}'" + did_you_mean(dtext, descriptors))
+            try:
+                desc = parse_descriptor(dtext)
+            except DescriptorSyntaxError as e:
+                raise err(dpos + e.offset, e.message) from None
+        return Instr(op, *here, text=stripped, loc=loc, desc=desc)  # type: ignore[arg-type]
+
+    if op == "dsb":
+        if len(operands) != 1:
+            raise err(start, "'dsb' needs one option, e.g. dsb ish")
+        opt, opos = operands[0]
+        if opt.lower() not in DSB_OPTIONS:
+            raise err(opos, f"unknown DSB option '{opt}'" + did_you_mean(opt.lower(), DSB_OPTIONS))
+        return Instr("dsb", *here, text=stripped, option=opt.lower())
+
+    if op == "isb":
+        if operands and operands[0][0].lower() != "sy" or len(operands) > 1:
+            raise err(operands[0][1], "'isb' takes no operand other than 'sy'")
+        return Instr("isb", *here, text=stripped)
+
+    if op == "free":
+        if len(operands) != 1 or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", operands[0][0]):
+            raise err(start, "'free' needs one table name: free <table>")
+        return Instr("free", *here, text=stripped, table=operands[0][0])
+
+    # tlbi <op>[, <ipa>][, ttl=<level>]
+    if not operands:
+        raise err(start, "'tlbi' needs an operation, e.g. tlbi vmalls12e1is")
+    name, npos = operands[0]
+    tlbi = TLBI_OPS.get(name.lower())
+    if tlbi is None:
+        raise err(npos, f"unknown or unmodelled TLBI operation '{name}'" + did_you_mean(name.lower(), TLBI_OPS))
+    ipa: int | None = None
+    ttl: int | None = None
+    for word, wpos in operands[1:]:
+        if word.lower().startswith("ttl="):
+            if not tlbi.by_ipa:
+                raise err(wpos, f"'tlbi {tlbi.name}' takes no TTL hint")
+            value = word[4:]
+            if value not in ("0", "1", "2", "3"):
+                raise err(wpos + 4, f"TTL level hint must be 0..3, got '{value}'")
+            ttl = int(value)
+            continue
+        if ipa is not None:
+            raise err(wpos, f"unexpected operand '{word}'")
+        try:
+            ipa = parse_int(word)
+        except ValueError:
+            raise err(wpos, f"'{word}' is not an intermediate physical address") from None
+    if tlbi.by_ipa and ipa is None:
+        raise err(npos, f"'tlbi {tlbi.name}' needs an IPA operand, e.g. tlbi {tlbi.name}, 0x40000000")
+    if not tlbi.by_ipa and ipa is not None:
+        raise err(operands[1][1], f"'tlbi {tlbi.name}' takes no address operand")
+    if ipa is not None and ipa % 4096:
+        raise err(operands[1][1], f"IPA {ipa:#x} is not 4 KiB-aligned (D8.17.5: TLBI by IPA takes IPA[51:12])")
+    return Instr("tlbi", *here, text=stripped, option=tlbi.name, ipa=ipa, ttl=ttl)
+
+
+def _split_operands(rest: str, offset: int) -> list[tuple[str, int]]:
+    out = []
+    pos = 0
+    for part in rest.split(","):
+        stripped = part.strip()
+        if stripped:
+            out.append((stripped, offset + pos + part.index(stripped)))
+        pos += len(part) + 1
+    return out
+
+
+def _parse_entry(entry: str, pos: int, err) -> Loc:  # type: ignore[no-untyped-def]
+    m = ENTRY_RE.match(entry)
+    if not m:
+        raise err(pos, f"'{entry}' is not a table entry; write <table>[<index>], e.g. T1[1]")
+    try:
+        index = parse_int(m.group(2).strip())
+    except ValueError:
+        raise err(pos + m.start(2), f"entry index '{m.group(2).strip()}' is not a number") from None
+    if not 0 <= index < 512:
+        raise err(pos + m.start(2), f"entry index {index} is out of range (a table has entries 0..511)")
+    return Loc(m.group(1), index)

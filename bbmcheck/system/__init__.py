@@ -1,0 +1,1 @@
+"""The Arm semantics as a transition system: build (compile a sequence), step, observe."""

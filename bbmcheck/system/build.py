@@ -1,0 +1,404 @@
+"""Compile a :class:`Sequence` and a :class:`Config` into a :class:`System`.
+
+Everything the step function needs is precomputed here so the search loop only does integer and
+tuple operations: the versions each written entry takes, the universe of TLB leaf entries and
+walk-cache entries as bit positions, which bits each TLBI removes, which TLBIs are pending after
+each instruction, and the address-space layout (table bases, representative addresses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..arch.config import ChoiceSpace, Choices, Config, FeatBBM, L2Nt
+from ..arch.descriptors import ENTRIES_PER_TABLE, Descriptor, index_at, size_at
+from ..arch.tlbi import TLBI_OPS
+from ..errors import InputError
+from ..sequences.schema import Instr, Loc, Sequence
+
+INVALID = Descriptor("invalid")
+FULL_DSB = ("sy", "ish", "osh")  # complete TLBIs (RDDMVT step 4) and make stores visible
+STORE_DSB = FULL_DSB + ("st", "ishst", "oshst")  # make stores visible to walkers (RDDMVT steps 2, 6)
+
+
+@dataclass(frozen=True)
+class LeafEntry:
+    """A cached leaf translation. ``kind``: 's2' stage-2 only, 'comb' combined S1+S2, 'shadow' an
+    nT=1 block cached in a non-conflicting way (spec §3.3 [INF])."""
+
+    level: int
+    base: int
+    oa: int
+    attr: str
+    perm: str
+    kind: str
+    table: str  # the table the descriptor was read from (freed-table staleness)
+
+    @property
+    def size(self) -> int:
+        return size_at(self.level)
+
+    def covers(self, ia: int) -> bool:
+        return self.base <= ia < self.base + self.size
+
+    def oa_at(self, ia: int) -> int:
+        return self.oa + (ia - self.base)
+
+    @property
+    def content(self) -> tuple[int, int, int, str, str]:
+        return (self.level, self.base, self.oa, self.attr, self.perm)
+
+    def text(self) -> str:
+        shadow = " nT-shadow" if self.kind == "shadow" else (" S1+S2" if self.kind == "comb" else "")
+        return f"{self.base:#x}+{_size_text(self.level)}->{self.oa:#x} {self.attr} {self.perm}{shadow}"
+
+
+@dataclass(frozen=True)
+class WalkEntry:
+    """A cached table pointer (walk cache): the level-``level`` descriptor for ``base`` points to
+    ``next_table`` (RRVJDB)."""
+
+    level: int
+    base: int
+    next_table: str
+
+    def covers(self, ia: int) -> bool:
+        return self.base <= ia < self.base + size_at(self.level)
+
+    def text(self) -> str:
+        return f"L{self.level} {self.base:#x}->{self.next_table}"
+
+
+def _size_text(level: int) -> str:
+    return {0: "512G", 1: "1G", 2: "2M", 3: "4K"}[level]
+
+
+@dataclass
+class System:
+    seq: Sequence
+    config: Config
+    vcpus: int
+    addresses: tuple[int, ...]
+    tables: tuple[str, ...]  # sorted table names; walks name tables by index
+    table_level: dict[str, int]
+    table_base: dict[str, int]
+    root: int  # index into tables
+    program: tuple[Instr, ...]
+    end: int
+    initial: dict[Loc, Descriptor]
+    wlocs: tuple[Loc, ...]  # locations the program stores to; position = index in the vis tuple
+    versions: dict[Loc, list[Descriptor]]  # version 0 = before the sequence
+    store_of: dict[int, tuple[int, int]]  # pc -> (wloc index, version it writes)
+    executed: list[tuple[int, ...]]  # pc -> stores executed per wloc
+    store_pcs: list[list[int]]  # wloc index -> program indices of its stores, in order
+    before: dict[int, tuple[int, ...]]  # pc of a store -> stores executed per wloc before it
+    walk_loc: dict[tuple[int, int], Loc]  # (table index, address index) -> entry read
+    leaf_entries: list[LeafEntry] = field(default_factory=list)
+    leaf_bit: dict[LeafEntry, int] = field(default_factory=dict)
+    walk_entries: list[WalkEntry] = field(default_factory=list)
+    walk_bit: dict[WalkEntry, int] = field(default_factory=dict)
+    match_mask: list[int] = field(default_factory=list)  # address index -> leaf bits covering it
+    walk_starts: list[list[tuple[int, int]]] = field(default_factory=list)  # addr -> [(walk bit, table index)]
+    tlbi_leaf_kill: dict[int, int] = field(default_factory=dict)  # pc of a broadcast TLBI -> bits
+    tlbi_walk_kill: dict[int, int] = field(default_factory=dict)
+    tlbi_kills_walk: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # pc -> {(addr, table)}
+    pending: list[tuple[int, ...]] = field(default_factory=list)  # pc -> broadcast TLBIs not yet completed
+    freed: list[frozenset[int]] = field(default_factory=list)  # pc -> freed table indices
+    track_stage1: bool = False
+    uses_nt: bool = False
+    mapped_before: list[bool] = field(default_factory=list)
+    mapped_after: list[bool] = field(default_factory=list)
+    final_leaf: list[tuple[Loc, int] | None] = field(default_factory=list)  # addr -> (loc, version)
+    final_content: list[tuple[int, int, int, str, str] | None] = field(default_factory=list)
+    bbm_events: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # pc -> [(message, rules)]
+    notes: list[str] = field(default_factory=list)
+    choices: list[Choices] = field(default_factory=list)  # behaviour classes explored (normalized)
+    choice_members: dict[Choices, list[Choices]] = field(default_factory=dict)
+    universe: list[Choices] = field(default_factory=list)
+
+    # ---- memory -------------------------------------------------------------------------
+    def value(self, loc: Loc, vis: tuple[int, ...]) -> tuple[Descriptor, int]:
+        """The walker-visible descriptor at ``loc`` and its version."""
+        i = self.wloc_index.get(loc)
+        if i is None:
+            return self.initial.get(loc, INVALID), 0
+        return self.versions[loc][vis[i]], vis[i]
+
+    @property
+    def level(self) -> FeatBBM:
+        return self.config.level
+
+    def loc_base(self, loc: Loc) -> int:
+        lvl = self.table_level[loc.table]
+        return self.table_base[loc.table] + loc.index * size_at(lvl)
+
+    def leaf_entry(self, loc: Loc, desc: Descriptor, kind: str) -> LeafEntry:
+        lvl = self.table_level[loc.table]
+        return LeafEntry(lvl, self.loc_base(loc), desc.oa, desc.attr, desc.perm, kind, loc.table)
+
+    def walk_entry(self, loc: Loc, desc: Descriptor) -> WalkEntry:
+        return WalkEntry(self.table_level[loc.table], self.loc_base(loc), desc.next_table)
+
+    wloc_index: dict[Loc, int] = field(default_factory=dict)
+
+
+def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
+    from .bbm_required import bbm_events  # local import: bbm_required imports System's helpers
+
+    tables = tuple(sorted(t.name for t in seq.tables))
+    levels = {t.name: t.level for t in seq.tables}
+    root_name = next(t.name for t in seq.tables if t.root)
+    initial: dict[Loc, Descriptor] = {}
+    for t in seq.tables:
+        for idx, desc in t.entries:
+            initial[Loc(t.name, idx)] = desc
+    bases = _place_tables(seq, root_name, levels, initial)
+
+    # versions of every stored-to entry, in program order
+    versions: dict[Loc, list[Descriptor]] = {}
+    store_of: dict[int, tuple[Loc, int]] = {}
+    for pc, ins in enumerate(seq.program):
+        if ins.is_store:
+            assert ins.loc is not None and ins.desc is not None
+            hist = versions.setdefault(ins.loc, [initial.get(ins.loc, INVALID)])
+            hist.append(ins.desc)
+            store_of[pc] = (ins.loc, len(hist) - 1)
+    wlocs = tuple(sorted(versions))
+    windex = {loc: i for i, loc in enumerate(wlocs)}
+    executed = []
+    counts = [0] * len(wlocs)
+    before: dict[int, tuple[int, ...]] = {}
+    store_pcs: list[list[int]] = [[] for _ in wlocs]
+    for pc in range(len(seq.program) + 1):
+        executed.append(tuple(counts))
+        if pc < len(seq.program) and pc in store_of:
+            loc, _ = store_of[pc]
+            before[pc] = tuple(counts)
+            counts[windex[loc]] += 1
+            store_pcs[windex[loc]].append(pc)
+
+    addresses = seq.addresses if seq.addresses is not None else _default_addresses(seq, initial, versions, bases, levels)
+    span = ENTRIES_PER_TABLE * size_at(levels[root_name])
+    for a in addresses:
+        if a >= span:
+            raise InputError(seq.path, 1, 1, f"address {a:#x} is outside the {span:#x} bytes the root table maps")
+
+    system = System(
+        seq=seq,
+        config=config,
+        vcpus=vcpus or seq.vcpus,
+        addresses=tuple(addresses),
+        tables=tables,
+        table_level=levels,
+        table_base=bases,
+        root=tables.index(root_name),
+        program=seq.program,
+        end=len(seq.program),
+        initial=initial,
+        wlocs=wlocs,
+        versions=versions,
+        store_of={pc: (windex[loc], ver) for pc, (loc, ver) in store_of.items()},
+        executed=executed,
+        store_pcs=store_pcs,
+        before=before,
+        walk_loc={},
+        wloc_index=windex,
+    )
+    ops = {ins.option for ins in seq.program if ins.op == "tlbi" and TLBI_OPS[ins.option].broadcast}
+    # Combined S1+S2 entries behave differently from stage-2-only ones only under IPAS2* and VMALLE1*
+    # (RVZZVZ); with neither in the sequence one kind of leaf entry is a bisimulation of both.
+    system.track_stage1 = any(TLBI_OPS[o].s2_leaf != TLBI_OPS[o].combined for o in ops)
+    system.uses_nt = any(ins.is_store and ins.desc is not None and ins.desc.nt for ins in seq.program) or any(
+        d.nt for d in initial.values()
+    )
+    _layout_walks(system)
+    _entry_universe(system)
+    _tlbi_tables(system)
+    _final_mappings(system)
+    system.bbm_events = bbm_events(system)
+    _choices(system)
+    return system
+
+
+def _place_tables(seq: Sequence, root: str, levels: dict[str, int], initial: dict[Loc, Descriptor]) -> dict[str, int]:
+    """Each table's base IPA, from the descriptors that link it (before the update or stored)."""
+    bases = {root: 0}
+    links: list[tuple[Loc, str, tuple[int, int]]] = []
+    for loc, desc in sorted(initial.items()):
+        if desc.kind == "table":
+            decl = seq.table(loc.table)
+            links.append((loc, desc.next_table, (decl.line, 1)))
+    for ins in seq.program:
+        if ins.is_store and ins.desc is not None and ins.desc.kind == "table" and ins.loc is not None:
+            links.append((ins.loc, ins.desc.next_table, (ins.line, ins.col)))
+    changed = True
+    while changed:
+        changed = False
+        for loc, child, where in links:
+            if loc.table not in bases:
+                continue
+            base = bases[loc.table] + loc.index * size_at(levels[loc.table])
+            if child not in bases:
+                bases[child] = base
+                changed = True
+            elif bases[child] != base:
+                raise InputError(
+                    seq.path, where[0], where[1],
+                    f"table '{child}' is linked at IPA {base:#x} here but at {bases[child]:#x} elsewhere; "
+                    "a table maps one IPA range",
+                )
+    for t in seq.tables:
+        if t.name not in bases:
+            raise InputError(seq.path, t.line, 1, f"table '{t.name}' is never linked into the tree from the root")
+    return bases
+
+
+def _default_addresses(seq: Sequence, initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descriptor]],
+                       bases: dict[str, int], levels: dict[str, int]) -> tuple[int, ...]:
+    """Representative addresses: the base of every leaf the tables hold or the program stores, and
+    every address a TLBI names. Two addresses under one leaf in every version of the tree are
+    treated alike by every walk, TLB entry and TLBI, so one stands for both."""
+    found = set()
+    for loc, desc in initial.items():
+        if desc.is_leaf:
+            found.add(bases[loc.table] + loc.index * size_at(levels[loc.table]))
+    for loc, hist in versions.items():
+        if any(d.is_leaf for d in hist):
+            found.add(bases[loc.table] + loc.index * size_at(levels[loc.table]))
+    for ins in seq.program:
+        if ins.op == "tlbi" and ins.ipa is not None:
+            found.add(ins.ipa)
+    return tuple(sorted(found))
+
+
+def _layout_walks(s: System) -> None:
+    for ti, name in enumerate(s.tables):
+        lvl, base = s.table_level[name], s.table_base[name]
+        for ai, a in enumerate(s.addresses):
+            if base <= a < base + ENTRIES_PER_TABLE * size_at(lvl):
+                s.walk_loc[(ti, ai)] = Loc(name, index_at(lvl, a))
+
+
+def _descs_at(s: System, loc: Loc) -> list[Descriptor]:
+    return s.versions.get(loc, [s.initial.get(loc, INVALID)])
+
+
+def _entry_universe(s: System) -> None:
+    leaf: list[LeafEntry] = []
+    walk: list[WalkEntry] = []
+    kinds = ("s2", "comb") if s.track_stage1 else ("s2",)
+    for loc in sorted(set(s.walk_loc.values())):
+        for desc in _descs_at(s, loc):
+            if desc.is_leaf and desc.af == 1:
+                for kind in kinds + (("shadow",) if desc.nt else ()):
+                    e = s.leaf_entry(loc, desc, kind)
+                    if e not in leaf:
+                        leaf.append(e)
+            elif desc.kind == "table":
+                w = s.walk_entry(loc, desc)
+                if w not in walk:
+                    walk.append(w)
+    s.leaf_entries = leaf
+    s.leaf_bit = {e: i for i, e in enumerate(leaf)}
+    s.walk_entries = walk
+    s.walk_bit = {w: i for i, w in enumerate(walk)}
+    s.match_mask = [sum(1 << i for i, e in enumerate(leaf) if e.covers(a)) for a in s.addresses]
+    s.walk_starts = [
+        [(i, s.tables.index(w.next_table)) for i, w in enumerate(walk) if w.covers(a)] for a in s.addresses
+    ]
+
+
+def _tlbi_tables(s: System) -> None:
+    last_full = -1
+    issued: list[int] = []
+    freed: set[int] = set()
+    for pc in range(s.end + 1):
+        s.pending.append(tuple(t for t in issued if t > last_full))
+        s.freed.append(frozenset(freed))
+        if pc == s.end:
+            break
+        ins = s.program[pc]
+        if ins.op == "dsb" and ins.option in FULL_DSB:
+            last_full = pc
+        elif ins.op == "free":
+            freed.add(s.tables.index(ins.table))
+        elif ins.op == "tlbi":
+            op = TLBI_OPS[ins.option]
+            if not op.broadcast:
+                continue  # the updater's PE runs no observer vCPU: a local TLBI reaches none (IDMCXY)
+            issued.append(pc)
+
+            def in_scope(base: int, level: int, leaf: bool, ipa: int | None = ins.ipa,
+                         ttl: int | None = ins.ttl) -> bool:
+                if ipa is not None and not base <= ipa < base + size_at(level):
+                    return False
+                if ttl is None:
+                    return True
+                # RSQXYZ: TTL names the leaf's level; a wrong hint requires nothing. Table entries on
+                # the walk to a level-ttl leaf sit above it.
+                return level == ttl if leaf else level < ttl
+
+            leaf_kill = 0
+            for i, e in enumerate(s.leaf_entries):
+                wanted = op.combined if e.kind == "comb" else op.s2_leaf
+                if wanted and in_scope(e.base, e.level, True):
+                    leaf_kill |= 1 << i
+            walk_kill = 0
+            for i, w in enumerate(s.walk_entries):
+                if op.walk and in_scope(w.base, w.level, False):
+                    walk_kill |= 1 << i
+            kills = set()
+            for (ti, ai) in s.walk_loc:
+                name = s.tables[ti]
+                lvl = s.table_level[name]
+                if ti == s.root or not op.walk:
+                    continue
+                a = s.addresses[ai]
+                parent_base = a - a % size_at(lvl - 1)
+                if in_scope(parent_base, lvl - 1, False):
+                    kills.add((ai, ti))
+            s.tlbi_leaf_kill[pc] = leaf_kill
+            s.tlbi_walk_kill[pc] = walk_kill
+            s.tlbi_kills_walk[pc] = kills
+
+
+def _walk_final(s: System, a: int, mem: dict[Loc, tuple[Descriptor, int]]) -> tuple[Loc, Descriptor, int] | None:
+    table = s.tables[s.root]
+    while True:
+        lvl = s.table_level[table]
+        loc = Loc(table, index_at(lvl, a))
+        desc, ver = mem.get(loc, (s.initial.get(loc, INVALID), 0))
+        if desc.kind == "table":
+            table = desc.next_table
+            continue
+        return (loc, desc, ver) if desc.is_leaf else None
+
+
+def _final_mappings(s: System) -> None:
+    before: dict[Loc, tuple[Descriptor, int]] = {}
+    after = {loc: (hist[-1], len(hist) - 1) for loc, hist in s.versions.items()}
+    for a in s.addresses:
+        b = _walk_final(s, a, before)
+        f = _walk_final(s, a, after)
+        s.mapped_before.append(b is not None)
+        s.mapped_after.append(f is not None)
+        s.final_leaf.append((f[0], f[2]) if f else None)
+        s.final_content.append(s.leaf_entry(f[0], f[1], "s2").content if f else None)
+
+
+def _choices(s: System) -> None:
+    space: ChoiceSpace = s.config.space
+    s.universe = space.universe(s.level, s.uses_nt)
+    classes: dict[Choices, list[Choices]] = {}
+    for c in s.universe:
+        classes.setdefault(c.normalized(), []).append(c)
+    s.choices = sorted(classes, key=Choices.label)
+    s.choice_members = classes
+
+
+def honours_nt(level: FeatBBM, choices: Choices) -> bool:
+    if level is FeatBBM.L0:
+        return False
+    if level.rank >= 2 and choices.l2_nt is L2Nt.IGNORES:
+        return False
+    return True
