@@ -26,7 +26,8 @@ class Occurrence:
     key: State
     action: Action
     event: tuple
-    pcs: set[int] = field(default_factory=set)
+    pcs: set[int] = field(default_factory=set)  # pcs of states where a vCPU or lookup showed it
+    instr_pcs: set[int] = field(default_factory=set)  # instructions whose execution showed it
     causes: set[str] = field(default_factory=set)
     persisting: tuple[int, State, Action, tuple] | None = None  # shortest occurrence at pc == end
 
@@ -82,9 +83,12 @@ def explore(
                 o = occ[(prop, ci)] = Occurrence(depth, key, action, ev)
             elif depth < o.depth:
                 o.depth, o.key, o.action, o.event = depth, key, action, ev
-            o.pcs.add(pc)
+            if action[0] == "u":
+                o.instr_pcs.add(pc)
+            else:
+                o.pcs.add(pc)
             o.causes.add(ev[3])
-            if pc == end and (o.persisting is None or depth < o.persisting[0]):
+            if action[0] != "u" and pc == end and (o.persisting is None or depth < o.persisting[0]):
                 o.persisting = (depth, key, action, ev)
 
     def admit(st: State, parent: State | None, action: Action | None, depth: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..arch.config import ChoiceSpace, Choices, Config, FeatBBM, L2Nt
+from ..arch.config import Choices, ChoiceSpace, Config, FeatBBM, L2Nt
 from ..arch.descriptors import ENTRIES_PER_TABLE, Descriptor, index_at, size_at
 from ..arch.tlbi import TLBI_OPS
 from ..errors import InputError

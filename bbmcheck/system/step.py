@@ -158,7 +158,7 @@ def _updater(s: System, st: State) -> tuple[State, list[Event]]:
         if desc.nt and (s.level.rank == 0 or desc.kind != "block"):
             events.append(("nt-misuse", -1, -1, "nt-store-l0" if desc.kind == "block" else "nt-not-block"))
     for k in range(len(s.bbm_events.get(pc, ()))):
-        events.append(("bbm-required", -1, -1, f"bbm:{k}"))
+        events.append(("bbm-required", -1, -1, f"bbm:{pc}:{k}"))
     return (ci, pc + 1, vis, vcpus), events
 
 

@@ -1,0 +1,168 @@
+"""The command line: ``bbmcheck verify`` and ``bbmcheck list``.
+
+Thin by design: parse options into :class:`bbmcheck.verify.Options`, call the library, render.
+Exit codes: 0 every claim holds, 1 a claim is refuted, 2 bad input or usage, 3 inconclusive
+(state or time cap, or a vacuous model), 4 internal error (for example a counterexample that
+failed to replay). Errors are one line ``file:line:col: error: ...`` on stderr; the command line
+itself is the file ``<command-line>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
+from .errors import InputError, did_you_mean
+from .sequences.load import MAX_VCPUS, bundled_models, load_model
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Model checker for Arm break-before-make safety of live translation-table updates.")
+
+_ARGV: list[str] = []
+
+
+def _opt_error(option: str, message: str) -> InputError:
+    return InputError("<command-line>", 1, _argv_col(option), message)
+
+
+def _argv_col(needle: str) -> int:
+    col = 1
+    for arg in _ARGV:
+        if arg == needle or arg.startswith(needle + "="):
+            return col
+        col += len(arg) + 1
+    return 1
+
+
+def _enum(option: str, value: str, enum, both: bool = True):  # type: ignore[no-untyped-def]
+    """Parse an enum option; 'both' (or 'all') means every value."""
+    words = [e.value for e in enum]
+    if both and value.lower() in ("both", "all"):
+        return tuple(enum)
+    for e in enum:
+        if e.value.lower() == value.lower():
+            return (e,)
+    allowed = ", ".join(words + (["both"] if both else []))
+    raise _opt_error(option, f"invalid value '{value}' for {option} (expected one of {allowed})"
+                     + did_you_mean(value, words))
+
+
+@app.command()
+def verify(
+    model: Annotated[str, typer.Argument(help="A bundled model name (see 'bbmcheck list') or a model file.")],
+    level: Annotated[str | None, typer.Option(help="FEAT_BBM level: L0, L1, L2 or L2-noabort "
+                                              "(default: the model's).")] = None,
+    vcpus: Annotated[int | None, typer.Option(help=f"Observer vCPUs, 1..{MAX_VCPUS} (default: the model's).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
+    timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
+    max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
+    timeout: Annotated[float | None, typer.Option(help="Stop with UNKNOWN after this many seconds.")] = None,
+    symmetry: Annotated[bool, typer.Option(help="Treat vCPUs as interchangeable (symmetry reduction).")] = True,
+    evictions: Annotated[bool, typer.Option(help="Also explore TLB evictions (same verdicts; slower).")] = False,
+    nt_fault: Annotated[str, typer.Option(help="nT=1 use faults: always, never or both (RMRRPW).")] = "both",
+    nt_cache: Annotated[str, typer.Option(help="nT=1 entries cached as shadows: none, shadow or both.")] = "both",
+    l2_nt: Annotated[str, typer.Option(help="A level-2 PE honours or ignores nT: honours, ignores or both.")] = "both",
+    rmrrpw: Annotated[str, typer.Option(help="Reading of RMRRPW: overlap (default) or literal.")] = "overlap",
+    traces: Annotated[bool, typer.Option(help="Show counterexample step tables.")] = True,
+) -> int:
+    """Explore every interleaving of the model's update with concurrent vCPU walks."""
+    from .report import json as json_report
+    from .report import text as text_report
+    from .verify import Options
+    from .verify import verify as run
+
+    lvl = None
+    if level is not None:
+        try:
+            lvl = FeatBBM.parse(level)
+        except ValueError:
+            names = [x.value for x in FeatBBM]
+            raise _opt_error("--level", f"invalid FEAT_BBM level '{level}' (expected one of {', '.join(names)})"
+                             + did_you_mean(level, names)) from None
+    if vcpus is not None and not 1 <= vcpus <= MAX_VCPUS:
+        raise _opt_error("--vcpus", f"--vcpus must be 1..{MAX_VCPUS}, got {vcpus}")
+    if max_states < 1:
+        raise _opt_error("--max-states", f"--max-states must be positive, got {max_states}")
+    if timeout is not None and not timeout > 0:
+        raise _opt_error("--timeout", f"--timeout must be a positive number of seconds, got {timeout}")
+    space = ChoiceSpace(
+        nt_fault=_enum("--nt-fault", nt_fault, NtFault),
+        nt_cache=_enum("--nt-cache", nt_cache, NtCache),
+        l2_nt=_enum("--l2-nt", l2_nt, L2Nt),
+    )
+    (rm,) = _enum("--rmrrpw", rmrrpw, Rmrrpw, both=False)
+    seq = load_model(model)
+    options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
+                      timeout=timeout, rmrrpw=rm, space=space)
+    result = run(seq, options, progress=_progress if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    if json:
+        sys.stdout.write(json_report.render(result, timing=timing))
+    else:
+        sys.stdout.write(text_report.render(result, traces=traces))
+        sys.stderr.write(text_report.timing_line(result))
+    return result.exit_code
+
+
+def _progress(states: int, transitions: int, seconds: float) -> None:
+    sys.stderr.write(f"\r\033[Kbbmcheck: {states:,} states, {transitions:,} transitions, {seconds:.1f} s")
+    sys.stderr.flush()
+
+
+@app.command("list")
+def list_models() -> int:
+    """Show the bundled models: name, FEAT_BBM level, kind, title and claims."""
+    rows = []
+    for name, path in bundled_models().items():
+        seq = load_model(str(path))
+        kind = path.parent.name
+        violated = [p for p, c in seq.claims.items() if c == "violated"]
+        unclaimed = [p for p, c in seq.claims.items() if c == "any"]
+        profile = "claims " + ("violations: " + ", ".join(violated) if violated else "every property holds")
+        if unclaimed:
+            profile += "; no claim: " + ", ".join(unclaimed)
+        rows.append((name, seq.level.value, kind, seq.title, profile))
+    width = max(len(r[0]) for r in rows)
+    for name, lvl, kind, title, profile in rows:
+        sys.stdout.write(f"{name:<{width}}  {lvl:<10}  {kind:<7}  {title}\n{'':<{width}}  {'':<10}  {'':<7}  {profile}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns (and, as a script, exits with) the exit code."""
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=_ARGV, prog_name="bbmcheck", standalone_mode=False)
+    except InputError as e:
+        sys.stderr.write(e.render() + "\n")
+        code = 2
+    except Exception as e:  # Click's usage errors (vendored by typer) carry exit_code 2
+        if hasattr(e, "format_message") and getattr(e, "exit_code", None) == 2:
+            name = getattr(e, "option_name", None) or _param_name(e)
+            col = _argv_col(name) if name else 1
+            sys.stderr.write(f"<command-line>:1:{col}: error: {e.format_message()}\n")
+            code = 2
+        elif type(e).__name__ == "Abort":
+            code = 130
+        else:
+            if os.environ.get("BBMCHECK_DEBUG"):
+                raise
+            sys.stderr.write(f"bbmcheck: internal error: {type(e).__name__}: {e} "
+                             "(set BBMCHECK_DEBUG=1 for a traceback)\n")
+            code = 4
+    if argv is None:
+        sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
+
+
+def _param_name(e: Exception) -> str | None:
+    param = getattr(e, "param", None)
+    opts = getattr(param, "opts", None)
+    return opts[0] if opts else None

@@ -1,0 +1,134 @@
+"""One result vocabulary for engines, CLI and pytest plugin.
+
+Verdicts are ordered VIOLATED < UNKNOWN < HOLDS < PROVED. The explicit engine never says PROVED:
+an exhaustive search holds for the vCPU count and representative addresses it explored, which
+the result names as its bound. PROVED is reserved for unbounded proofs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Verdict(IntEnum):
+    VIOLATED = 0
+    UNKNOWN = 1
+    HOLDS = 2  # no violation in an exhaustive search of the stated bound
+    PROVED = 3
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a counterexample: who did what, and what changed."""
+
+    index: int
+    actor: str  # "updater", "memory", "vCPU0", ...
+    action: str  # human text of the action
+    line: int | None  # model-file line for updater instructions
+    changes: tuple[str, ...]  # descriptor / TLB / walk state that changed
+    events: tuple[str, ...]  # findings this step shows
+    code: str  # the action's compact form, e.g. "w0.1.2"
+
+
+@dataclass(frozen=True)
+class Trace:
+    choices: str
+    steps: tuple[Step, ...]
+    replayed: bool
+
+    @property
+    def path(self) -> str:
+        """A short, replayable encoding of the actions."""
+        return " ".join(step.code for step in self.steps)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Instructions between which a hazard is possible (pc = instructions executed)."""
+
+    opens_pc: int
+    closes_pc: int | None  # None: still possible after the sequence completed (persisting)
+    opens_after: str  # "after line 12 (str T1[1], block_nt)" or "before the first instruction"
+    closes_at: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome for one property."""
+
+    property: str
+    verdict: Verdict
+    severity: str
+    rules: str
+    summary: str
+    claim: str  # holds | violated | any
+    claim_ok: bool
+    violated_when: tuple[str, ...] = ()  # DNF over implementation choices; () = on every choice
+    holds_when: tuple[str, ...] = ()
+    depends_on_choice: bool = False
+    persisting: bool = False
+    persisting_when: tuple[str, ...] = ()
+    window: Window | None = None  # for hazards vCPUs can observe
+    at_lines: tuple[str, ...] = ()  # instructions whose execution is itself the violation
+    causes: tuple[str, ...] = ()  # cause texts with rule ids
+    trace: Trace | None = None
+    persisting_trace: Trace | None = None
+    engine: str = "explicit"
+    bound: str = ""
+
+
+@dataclass(frozen=True)
+class Stats:
+    states: int
+    transitions: int
+    seconds: float
+    max_depth: int
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else float(self.states)
+
+
+@dataclass(frozen=True)
+class Result:
+    model: str
+    title: str
+    path: str
+    sha256: str
+    level: str
+    vcpus: int
+    addresses: tuple[str, ...]
+    choices: tuple[str, ...]  # implementation classes explored
+    complete: bool
+    stop_reason: str
+    stats: Stats
+    findings: tuple[Finding, ...]
+    witnesses: dict[str, bool] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    symmetry: bool = True
+
+    def finding(self, prop: str) -> Finding:
+        for f in self.findings:
+            if f.property == prop:
+                return f
+        raise KeyError(prop)
+
+    @property
+    def vacuous(self) -> bool:
+        return not all(self.witnesses.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 every claim holds, 1 a claim is refuted, 3 inconclusive (cap reached or vacuous)."""
+        if any(not f.claim_ok and f.verdict is Verdict.VIOLATED for f in self.findings):
+            return 1
+        if not self.complete or self.vacuous:
+            return 3
+        if any(not f.claim_ok for f in self.findings):
+            return 1
+        return 0

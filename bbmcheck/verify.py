@@ -1,0 +1,190 @@
+"""The library entry point: check a sequence, replay every counterexample, return a :class:`Result`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, fields
+
+from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
+from .arch.rules import PROPERTIES, PROPERTY_INFO
+from .engines.explicit import Exploration, Occurrence, explore
+from .replay import replay
+from .results import Finding, Result, Stats, Step, Trace, Verdict, Window
+from .sequences.schema import Sequence
+from .system.build import System, build
+from .system.describe import action_code, actor, cause_info, describe_action, describe_changes, describe_event
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run can be asked to do differently from the model file's defaults."""
+
+    level: FeatBBM | None = None
+    vcpus: int | None = None
+    symmetry: bool = True
+    evictions: bool = False
+    max_states: int = 2_000_000
+    timeout: float | None = None
+    rmrrpw: Rmrrpw = Rmrrpw.OVERLAP
+    space: ChoiceSpace = ChoiceSpace()
+
+
+def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result:  # type: ignore[no-untyped-def]
+    config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
+    system = build(seq, config, vcpus=options.vcpus)
+    ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
+                 max_states=options.max_states, timeout=options.timeout, progress=progress)
+    return assemble(seq, system, ex, symmetry=options.symmetry)
+
+
+def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool) -> Result:
+    bound = f"{s.vcpus} vCPU{'s' if s.vcpus != 1 else ''}, {len(s.addresses)} representative addresses"
+    findings = tuple(_finding(seq, s, ex, prop, bound) for prop in PROPERTIES)
+    classes = range(len(s.choices))
+    witnesses = {
+        "updater-done": all(ci in ex.done_reached for ci in classes),
+        "new-mapping-used": all(("witness", ci) in ex.occurrences for ci in classes),
+    }
+    return Result(
+        model=seq.name,
+        title=seq.title,
+        path=seq.path,
+        sha256=seq.sha256,
+        level=s.level.value,
+        vcpus=s.vcpus,
+        addresses=tuple(f"{a:#x}" for a in s.addresses),
+        choices=tuple(c.label() for c in s.choices),
+        complete=ex.complete,
+        stop_reason=ex.stop_reason,
+        stats=Stats(ex.states, ex.transitions, ex.seconds, ex.max_depth),
+        findings=findings,
+        witnesses=witnesses,
+        notes=tuple(s.notes),
+        symmetry=symmetry,
+    )
+
+
+def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -> Finding:
+    info = PROPERTY_INFO[prop]
+    claim = seq.claims.get(prop, "holds")
+    occ = {ci: o for (p, ci), o in ex.occurrences.items() if p == prop}
+    if not occ:
+        verdict = Verdict.HOLDS if ex.complete else Verdict.UNKNOWN
+        claim_ok = claim != "violated" or verdict is Verdict.UNKNOWN
+        return Finding(prop, verdict, info.severity, info.rules, info.summary, claim, claim_ok, bound=bound)
+    violated = [m for ci in occ for m in s.choice_members[s.choices[ci]]]
+    persisting = [m for ci, o in occ.items() if o.persisting for m in s.choice_members[s.choices[ci]]]
+    pcs = set().union(*(o.pcs for o in occ.values()))
+    instr = sorted(set().union(*(o.instr_pcs for o in occ.values())))
+    is_persisting = bool(persisting)
+    window = None
+    if pcs:
+        window = Window(
+            opens_pc=min(pcs),
+            closes_pc=None if is_persisting else max(pcs),
+            opens_after=_after(s, min(pcs)),
+            closes_at="never: still possible after the sequence completed" if is_persisting else _at(s, max(pcs)),
+        )
+    causes, severity = [], "warning"
+    for _ci, o in sorted(occ.items()):
+        for cause in sorted(o.causes):
+            sev, text, rules = cause_info(s, cause)
+            line = f"{text} ({rules})"
+            if line not in causes:
+                causes.append(line)
+            if sev == "error":
+                severity = "error"
+    first_ci = min(occ, key=lambda ci: (occ[ci].depth, ci))
+    trace = _trace(s, ex, first_ci, occ[first_ci], persisting=False)
+    ptrace = None
+    pers = [ci for ci, o in occ.items() if o.persisting]
+    if pers:
+        pci = min(pers, key=lambda ci: (occ[ci].persisting[0], ci))  # type: ignore[index]
+        ptrace = _trace(s, ex, pci, occ[pci], persisting=True)
+    universe = s.universe
+    return Finding(
+        property=prop,
+        verdict=Verdict.VIOLATED,
+        severity=severity,
+        rules=info.rules,
+        summary=info.summary,
+        claim=claim,
+        claim_ok=claim != "holds",
+        violated_when=dnf(violated, universe),
+        holds_when=dnf([c for c in universe if c not in violated], universe) if len(violated) < len(universe) else (),
+        depends_on_choice=len(set(violated)) < len(universe),
+        persisting=is_persisting,
+        persisting_when=dnf(persisting, universe) if persisting else (),
+        window=window,
+        at_lines=tuple(f"line {s.program[pc].line} ({s.program[pc].text})" for pc in instr),
+        causes=tuple(causes),
+        trace=trace,
+        persisting_trace=ptrace,
+        bound=bound,
+    )
+
+
+def _after(s: System, pc: int) -> str:
+    if pc == 0:
+        return "before the first instruction"
+    ins = s.program[pc - 1]
+    return f"after line {ins.line} ({ins.text})"
+
+
+def _at(s: System, pc: int) -> str:
+    if pc >= s.end:
+        return "at the end"
+    ins = s.program[pc]
+    return f"once line {ins.line} ({ins.text}) has executed"
+
+
+def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, *, persisting: bool) -> Trace:
+    depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
+    path = ex.trace_to(key) + [action]
+    rows = replay(s, ci, path, expect=event)  # raises ReplayError: an engine bug, never printed
+    steps = []
+    for i, (st, act, nxt, events) in enumerate(rows):
+        text, line = describe_action(s, st, act)
+        shown = [describe_event(s, ev) for ev in events if ev[0] != "witness"]
+        if i != len(rows) - 1:
+            shown = []  # earlier steps' events belong to other findings
+        steps.append(Step(i + 1, actor(act), text, line, tuple(describe_changes(s, st, nxt)), tuple(shown),
+                          action_code(act)))
+    return Trace(choices=s.choices[ci].label(), steps=tuple(steps), replayed=True)
+
+
+def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:
+    """Describe a set of implementations as a short OR of ANDs of choice values.
+
+    Returns () when the set is every implementation in the universe."""
+    target = set(members)
+    if target >= set(universe):
+        return ()
+    names = [f.name for f in fields(Choices)]
+    domains = {n: sorted({getattr(c, n) for c in universe if getattr(c, n) is not None}, key=lambda e: e.value)
+               for n in names}
+    live = [n for n in names if domains[n]]
+    cubes = []
+    for combo in itertools.product(*[[None, *domains[n]] for n in live]):
+        fixed = {n: v for n, v in zip(live, combo, strict=True) if v is not None}
+        covered = [c for c in universe if all(getattr(c, n) == v for n, v in fixed.items())]
+        if covered and set(covered) <= target:
+            cubes.append((len(fixed), list(fixed.items()), set(covered)))
+    cubes.sort(key=lambda c: (c[0], [(names.index(n), v.value) for n, v in c[1]]))
+    chosen, left = [], set(target)
+    for _, fixed, covered in cubes:
+        if covered & left:
+            chosen.append(" and ".join(f"{n}={v.value}" for n, v in fixed))
+            left -= covered
+        if not left:
+            break
+    return tuple(chosen)
+
+
+def explain_condition(cond: str) -> str:
+    """'nt_fault=always' -> 'implementations that take a Translation fault on nT=1 blocks (RMRRPW)'."""
+    parts = []
+    for term in cond.split(" and "):
+        name, _, value = term.partition("=")
+        parts.append(f"{CHOICE_MEANING.get((name, value), term)} ({CHOICE_RULES.get(name, '')})")
+    return " and ".join(parts)
