@@ -142,8 +142,8 @@ class ChoiceSpace:
         l2 = self.l2_nt if level.rank >= 2 else (None,)
         return sorted(
             (
-                Choices(nt_fault=f, nt_cache=c, l2_nt=l)
-                for f, c, l in itertools.product(self.nt_fault, self.nt_cache, l2)
+                Choices(nt_fault=f, nt_cache=c, l2_nt=l2v)
+                for f, c, l2v in itertools.product(self.nt_fault, self.nt_cache, l2)
             ),
             key=Choices.label,
         )
