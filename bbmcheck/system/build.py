@@ -109,6 +109,7 @@ class System:
     mapped_before: list[bool] = field(default_factory=list)
     mapped_after: list[bool] = field(default_factory=list)
     final_leaf: list[tuple[Loc, int] | None] = field(default_factory=list)  # addr -> (loc, version)
+    changed: list[bool] = field(default_factory=list)  # addr -> the sequence gives it a new leaf
     final_content: list[tuple[int, int, int, str, str] | None] = field(default_factory=list)
     bbm_events: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # pc -> [(message, rules)]
     notes: list[str] = field(default_factory=list)
@@ -383,6 +384,7 @@ def _final_mappings(s: System) -> None:
         s.mapped_before.append(b is not None)
         s.mapped_after.append(f is not None)
         s.final_leaf.append((f[0], f[2]) if f else None)
+        s.changed.append(f is not None and (b is None or (b[0], b[2]) != (f[0], f[2])))
         s.final_content.append(s.leaf_entry(f[0], f[1], "s2").content if f else None)
 
 

@@ -203,7 +203,7 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
         if s.track_stage1:
             tlb |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "comb")]
     _check_walk_coherent(s, st, v, ai, desc, loc, events)
-    if s.final_leaf[ai] == (loc, ver):
+    if s.changed[ai] and s.final_leaf[ai] == (loc, ver):
         events.append(("witness", v, ai, "new-mapping"))
     return (tlb, wc, 0, applied)
 
