@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, fields
+from typing import Any
 
 from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
 from .arch.rules import PROPERTIES, PROPERTY_INFO
@@ -163,18 +164,19 @@ def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:
     domains = {n: sorted({getattr(c, n) for c in universe if getattr(c, n) is not None}, key=lambda e: e.value)
                for n in names}
     live = [n for n in names if domains[n]]
-    cubes = []
+    cubes: list[tuple[int, list[tuple[str, Any]], set[Choices]]] = []
     for combo in itertools.product(*[[None, *domains[n]] for n in live]):
-        fixed = {n: v for n, v in zip(live, combo, strict=True) if v is not None}
-        covered = [c for c in universe if all(getattr(c, n) == v for n, v in fixed.items())]
-        if covered and set(covered) <= target:
-            cubes.append((len(fixed), list(fixed.items()), set(covered)))
+        fixed = [(n, v) for n, v in zip(live, combo, strict=True) if v is not None]
+        covered = {c for c in universe if all(getattr(c, n) == v for n, v in fixed)}
+        if covered and covered <= target:
+            cubes.append((len(fixed), fixed, covered))
     cubes.sort(key=lambda c: (c[0], [(names.index(n), v.value) for n, v in c[1]]))
-    chosen, left = [], set(target)
-    for _, fixed, covered in cubes:
-        if covered & left:
-            chosen.append(" and ".join(f"{n}={v.value}" for n, v in fixed))
-            left -= covered
+    chosen: list[str] = []
+    left = set(target)
+    for _, terms, cover in cubes:
+        if cover & left:
+            chosen.append(" and ".join(f"{n}={v.value}" for n, v in terms))
+            left -= cover
         if not left:
             break
     return tuple(chosen)
@@ -186,4 +188,4 @@ def explain_condition(cond: str) -> str:
     for term in cond.split(" and "):
         name, _, value = term.partition("=")
         parts.append(f"{CHOICE_MEANING.get((name, value), term)} ({CHOICE_RULES.get(name, '')})")
-    return " and ".join(parts)
+    return "implementations that " + " and ".join(parts)

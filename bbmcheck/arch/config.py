@@ -82,12 +82,12 @@ CHOICE_RULES: dict[str, str] = {
 }
 
 CHOICE_MEANING: dict[tuple[str, str], str] = {
-    ("nt_fault", "always"): "implementations that take a Translation fault on nT=1 blocks",
-    ("nt_fault", "never"): "implementations that translate through nT=1 blocks",
-    ("nt_cache", "none"): "implementations that never cache nT=1 blocks",
-    ("nt_cache", "shadow"): "implementations that cache nT=1 blocks as non-conflicting entries",
-    ("l2_nt", "honours"): "level-2 implementations that honour nT as level 1 does",
-    ("l2_nt", "ignores"): "level-2 implementations that ignore nT",
+    ("nt_fault", "always"): "take a Translation fault on nT=1 blocks",
+    ("nt_fault", "never"): "translate through nT=1 blocks",
+    ("nt_cache", "none"): "never cache nT=1 blocks",
+    ("nt_cache", "shadow"): "cache nT=1 blocks as non-conflicting entries",
+    ("l2_nt", "honours"): "honour nT at level 2 as level 1 does",
+    ("l2_nt", "ignores"): "ignore nT at level 2",
 }
 
 
