@@ -6,7 +6,6 @@ import pytest
 from golden_runs import check
 
 from bbmcheck.arch.config import Config
-from bbmcheck.engines.explicit import explore
 from bbmcheck.replay import ReplayError, replay
 from bbmcheck.results import Verdict
 from bbmcheck.sequences.load import bundled_models, load_model

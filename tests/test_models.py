@@ -76,7 +76,8 @@ def test_seed_ttrem1_refuted_as_spec_8_2_explains():
 
 
 def test_final_tlbi_makes_the_conflict_transient():
-    seed, fixed = check("ttrem1", None).finding("tlb-conflict"), check("ttrem1-final-tlbi", None).finding("tlb-conflict")
+    seed = check("ttrem1", None).finding("tlb-conflict")
+    fixed = check("ttrem1-final-tlbi", None).finding("tlb-conflict")
     assert seed.persisting and seed.window is not None and seed.window.closes_pc is None
     assert fixed.verdict is Verdict.VIOLATED and not fixed.persisting
     assert fixed.window is not None and fixed.window.closes_pc is not None

@@ -178,7 +178,9 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
             counts[windex[loc]] += 1
             store_pcs[windex[loc]].append(pc)
 
-    addresses = seq.addresses if seq.addresses is not None else _default_addresses(seq, initial, versions, bases, levels)
+    addresses = seq.addresses
+    if addresses is None:
+        addresses = _default_addresses(seq, initial, versions, bases, levels)
     span = ENTRIES_PER_TABLE * size_at(levels[root_name])
     for a in addresses:
         if a >= span:

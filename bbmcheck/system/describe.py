@@ -91,7 +91,8 @@ def describe_action(s: System, st: State, action: Action) -> tuple[str, int | No
         ai = w // len(s.tables)
         return f"continues its walk of IPA {s.addresses[ai]:#x} at {s.tables[w % len(s.tables)]}", None
     if kind == "e":
-        return "evicts " + (s.leaf_entries[action[3]].text() if action[2] == 0 else s.walk_entries[action[3]].text()), None
+        entry = s.leaf_entries[action[3]] if action[2] == 0 else s.walk_entries[action[3]]
+        return f"evicts {entry.text()}", None
     if kind == "l":
         return f"accesses IPA {s.addresses[action[2]]:#x} (TLB lookup)", None
     return repr(action), None
