@@ -58,7 +58,7 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
                 out.append((ia, desc))
         return out
 
-    def needed(loc: Loc, old: Descriptor) -> set[str]:
+    def needed(old: Descriptor) -> set[str]:
         # Leaf entries under a table need a non-by-address leaf invalidation (3a0b870e3448); the
         # table pointer itself needs a non-leaf one (walk-cache trap, spec §2.3).
         if old.kind == "table":
@@ -114,8 +114,7 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
                     pass  # still breaking
                 elif win.nt and not new.nt:
                     # closing an nT sequence: clear nT (merge) or install the table (split)
-                    target = new if new.kind == "table" else new
-                    check(pc, loc, win.old, target, "nt" if win.complete else "direct")
+                    check(pc, loc, win.old, new, "nt" if win.complete else "direct")
                     del windows[loc]
                 elif not win.nt:
                     check(pc, loc, win.old, new, "bbm" if win.complete else "direct")
@@ -123,13 +122,13 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
                 else:
                     check(pc, loc, cur, new, "direct")
             elif cur.valid and not new.valid:
-                windows[loc] = _Window(old=cur, nt=False, needed=needed(loc, cur))
+                windows[loc] = _Window(old=cur, nt=False, needed=needed(cur))
             elif cur.valid and new.valid and new.nt and new.kind == "block" and (
                 cur.kind == "table" or cur.without_nt() == new.without_nt()
             ):
                 if cur.kind == "table":
                     check(pc, loc, cur, new.without_nt(), "nt")
-                windows[loc] = _Window(old=cur, nt=True, needed=needed(loc, cur))
+                windows[loc] = _Window(old=cur, nt=True, needed=needed(cur))
             elif cur.valid and new.valid:
                 check(pc, loc, cur, new, "direct")
             mem[loc] = new
