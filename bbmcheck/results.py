@@ -33,13 +33,18 @@ class Step:
     changes: tuple[str, ...]  # descriptor / TLB / walk state that changed
     events: tuple[str, ...]  # findings this step shows
     code: str  # the action's compact form, e.g. "w0.1.2"
+    explanation: str = ""  # one sentence with the Arm rule that allows the step
 
 
 @dataclass(frozen=True)
 class Trace:
+    """A replayed counterexample: the ITF document (the interchange form every view renders from)
+    and the step rows computed from it."""
+
     choices: str
     steps: tuple[Step, ...]
     replayed: bool
+    itf: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def path(self) -> str:

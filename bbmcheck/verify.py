@@ -10,10 +10,13 @@ from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Con
 from .arch.rules import PROPERTIES, PROPERTY_INFO
 from .engines.explicit import Exploration, Occurrence, explore
 from .replay import replay
-from .results import Finding, Result, Stats, Step, Trace, Verdict, Window
+from .results import Finding, Result, Stats, Trace, Verdict, Window
 from .sequences.schema import Sequence
 from .system.build import System, build
-from .system.describe import action_code, actor, cause_info, describe_action, describe_changes, describe_event
+from .system.describe import cause_info, describe_event
+from .system.step import initial_states
+from .trace.itf import build_document
+from .trace.steps import steps_from_itf
 
 
 @dataclass(frozen=True)
@@ -95,12 +98,12 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
             if sev == "error":
                 severity = "error"
     first_ci = min(occ, key=lambda ci: (occ[ci].depth, ci))
-    trace = _trace(s, ex, first_ci, occ[first_ci], persisting=False)
+    trace = _trace(s, ex, first_ci, occ[first_ci], prop, persisting=False)
     ptrace = None
     pers = [ci for ci, o in occ.items() if o.persisting]
     if pers:
         pci = min(pers, key=lambda ci: (occ[ci].persisting[0], ci))  # type: ignore[index]
-        ptrace = _trace(s, ex, pci, occ[pci], persisting=True)
+        ptrace = _trace(s, ex, pci, occ[pci], prop, persisting=True)
     universe = s.universe
     return Finding(
         property=prop,
@@ -138,19 +141,21 @@ def _at(s: System, pc: int) -> str:
     return f"once line {ins.line} ({ins.text}) has executed"
 
 
-def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, *, persisting: bool) -> Trace:
-    depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
+def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, *, persisting: bool) -> Trace:
+    _depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
     path = ex.trace_to(key) + [action]
     rows = replay(s, ci, path, expect=event)  # raises ReplayError: an engine bug, never printed
-    steps = []
-    for i, (st, act, nxt, events) in enumerate(rows):
-        text, line = describe_action(s, st, act)
-        shown = [describe_event(s, ev) for ev in events if ev[0] != "witness"]
-        if i != len(rows) - 1:
-            shown = []  # earlier steps' events belong to other findings
-        steps.append(Step(i + 1, actor(act), text, line, tuple(describe_changes(s, st, nxt)), tuple(shown),
-                          action_code(act)))
-    return Trace(choices=s.choices[ci].label(), steps=tuple(steps), replayed=True)
+    info = PROPERTY_INFO[prop]
+    doc = build_document(s, rows, initial_states(s)[ci], {
+        "description": f"bbmcheck counterexample: {prop} in {s.seq.name} at {s.level.value}",
+        "property": prop,
+        "severity": cause_info(s, event[3])[0],
+        "rules": f"{info.rules}; {cause_info(s, event[3])[2]}",
+        "choices": s.choices[ci].label(),
+        "persisting": persisting,
+        "finding": describe_event(s, event),
+    })
+    return Trace(choices=s.choices[ci].label(), steps=steps_from_itf(doc), replayed=True, itf=doc)
 
 
 def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:

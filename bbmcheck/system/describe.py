@@ -98,40 +98,80 @@ def describe_action(s: System, st: State, action: Action) -> tuple[str, int | No
     return repr(action), None
 
 
-def describe_changes(s: System, before: State, after: State) -> list[str]:
-    out: list[str] = []
-    for i, (a, b) in enumerate(zip(before[2], after[2], strict=True)):
-        if a != b:
-            loc = s.wlocs[i]
-            out.append(f"{loc.text()} visible = {_desc(s.versions[loc][b])}")
-    if before[1] != after[1]:
-        pending = [p for p in s.pending[after[1]] if p not in s.pending[before[1]]]
-        for p in pending:
-            out.append(f"TLBI line {s.program[p].line} pending")
-    for v, (x, y) in enumerate(zip(before[3], after[3], strict=True)):
-        if x == y:
-            continue
-        for b in _bits(y[0] & ~x[0]):
-            out.append(f"vCPU{v} TLB + {s.leaf_entries[b].text()}")
-        for b in _bits(x[0] & ~y[0]):
-            out.append(f"vCPU{v} TLB - {s.leaf_entries[b].text()}")
-        for b in _bits(y[1] & ~x[1]):
-            out.append(f"vCPU{v} walk cache + {s.walk_entries[b].text()}")
-        for b in _bits(x[1] & ~y[1]):
-            out.append(f"vCPU{v} walk cache - {s.walk_entries[b].text()}")
-        if x[2] != y[2]:
-            if y[2]:
-                w = y[2] - 1
-                out.append(f"vCPU{v} walk of {s.addresses[w // len(s.tables)]:#x} in flight at "
-                           f"{s.tables[w % len(s.tables)]}")
-            elif x[2]:
-                out.append(f"vCPU{v} walk ended")
-    return out
-
-
 def describe_event(s: System, event: tuple) -> str:
     prop, v, ai, cause = event
     _sev, text, rules = cause_info(s, cause)
     who = f"vCPU{v} " if v >= 0 else ""
     where = f"IPA {s.addresses[ai]:#x}: " if ai >= 0 else ""
     return f"{prop}: {who}{where}{text} ({rules})"
+
+
+def explain_step(s: System, st: State, action: Action, nxt: State, events: list[tuple]) -> str:
+    """One sentence on what the step did and the Arm rule that allows it."""
+    kind = action[0]
+    if kind == "u":
+        ins = s.program[st[1]]
+        if ins.is_store:
+            assert ins.loc is not None and ins.desc is not None
+            rel = " with release semantics" if ins.op == "stlr" else ""
+            return (f"The updater stores {ins.desc.text()} to {ins.loc.text()}{rel}; walkers may see it from now "
+                    "on and must see it after the updater's next DSB (RDDMVT, spec §5.2).")
+        if ins.op == "dsb":
+            parts = []
+            if nxt[2] != st[2] or ins.option in ("sy", "st", "ish", "ishst", "osh", "oshst"):
+                parts.append("makes the updater's earlier stores visible to every walker (RDDMVT steps 2, 6)")
+            if ins.option in ("sy", "ish", "osh"):
+                parts.append("completes the TLBIs issued before it on every PE (RDDMVT step 4, RYNJCP)")
+            what = " and ".join(parts) or "orders nothing that other PEs' walkers observe"
+            return f"DSB {ins.option.upper()} {what}."
+        if ins.op == "tlbi":
+            op = TLBI_OPS[ins.option]
+            if not op.broadcast:
+                return (f"TLBI {ins.option.upper()} is local: it reaches only the updater's PE, not the vCPUs "
+                        "(IDMCXY).")
+            return (f"TLBI {ins.option.upper()} is issued; it may act on each PE at any moment until the "
+                    f"updater's next DSB ISH completes it ({op.rules}, RTGVWD).")
+        if ins.op == "isb":
+            return "ISB synchronises the updater's own context; other PEs see no effect."
+        if ins.op == "free":
+            return (f"Table page {ins.table} goes back to the allocator and may be reused with any contents "
+                    "(spec §5.3).")
+    if kind == "p":
+        loc = s.wlocs[action[1]]
+        return (f"The store to {loc.text()} reaches the walkers before any DSB forces it (spec §5.2: a store "
+                "is visible at some moment after it executes).")
+    if kind == "t":
+        ins = s.program[action[2]]
+        return (f"The TLBI from line {ins.line} takes effect on vCPU{action[1]} before the updater's DSB "
+                "completes it, removing the entries in its scope and walks in flight through them (RLXHLD).")
+    if kind in ("w", "s"):
+        if kind == "w":
+            ai, ti = action[2], action[3]
+        else:
+            w = st[3][action[1]][2] - 1
+            ai, ti = w // len(s.tables), w % len(s.tables)
+        where = f"vCPU{action[1]} reads {s.tables[ti]} for IPA {s.addresses[ai]:#x}"
+        if ti in s.freed[st[1]]:
+            return f"{where}, a freed table page (RRVJDB: walk caches and walk registers may hold it)."
+        loc = s.walk_loc[(ti, ai)]
+        desc, _ = s.value(loc, st[2])
+        seen = f"{where} and sees {loc.text()} = {desc.text()}"
+        if not desc.valid:
+            return f"{seen}: a translation fault; nothing is cached (IWZCBG)."
+        if desc.kind == "table":
+            return f"{seen}: the walk goes on, and the table pointer may be cached in the walk cache (RRVJDB)."
+        if desc.af == 0:
+            return f"{seen}: an Access flag fault; AF=0 entries are never cached (RXFXTY)."
+        if any(ev[0] in ("invalid-window",) for ev in events):
+            return f"{seen}: the PE takes a Translation fault on the nT=1 block (RMRRPW, IMPLEMENTATION DEFINED)."
+        added = _bits(nxt[3][action[1]][0] & ~st[3][action[1]][0])
+        if desc.nt and not added:
+            return f"{seen}: it translates through the nT=1 block without caching it (RMRRPW)."
+        return f"{seen}: it translates, and the entry may be cached at any time (RFFWJK, INDFND)."
+    if kind == "e":
+        return f"vCPU{action[1]} evicts an entry; an unlocked entry may be evicted at any time (IYGYRY)."
+    if kind == "l":
+        n = bin(st[3][action[1]][0] & s.match_mask[action[2]]).count("1")
+        return (f"vCPU{action[1]} accesses IPA {s.addresses[action[2]]:#x}; its TLB holds {n} matching "
+                f"entr{'y' if n == 1 else 'ies'} (RFVQCK: several matches may abort or be used).")
+    return repr(action)

@@ -1,0 +1,1 @@
+"""Counterexample traces as values: the ITF document, and replaying one against a model."""

@@ -1,0 +1,118 @@
+"""Apalache's Informal Trace Format (ITF) for bbmcheck counterexamples, written by our own serializer.
+
+A trace is a JSON document ``{"#meta": {...}, "vars": [...], "states": [...]}``. Each state records
+the action that produced it (with the model-file line of an updater instruction), a one-sentence
+explanation citing the Arm rule, the walker-visible descriptors, pending stores and TLBIs, freed
+tables, and every vCPU's TLB, walk cache and in-flight walk. ITF encodings are used for sets
+(``{"#set": [...]}``) and maps (``{"#map": [[k, v], ...]}``); lists are JSON arrays. Every view
+(text, Mermaid, DOT, HTML, SARIF) is rendered from this document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import __version__
+from ..system.build import System
+from ..system.describe import action_code, actor, describe_action, describe_event, explain_step
+from ..system.step import Action, State, _bits
+
+FORMAT_URL = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+VARS = ["action", "explanation", "pc", "memory", "pending_stores", "pending_tlbis", "freed", "vcpus", "events"]
+
+
+def iset(items: list[str]) -> dict[str, list[str]]:
+    return {"#set": sorted(items)}
+
+
+def state_record(s: System, st: State) -> dict[str, Any]:
+    """The observable content of a state (everything but the action that produced it)."""
+    _ci, pc, vis, vcpus = st
+    memory = []
+    for loc in sorted(set(s.initial) | set(s.wlocs)):
+        desc, _ = s.value(loc, vis)
+        memory.append([loc.text(), desc.text()])
+    pending_stores = []
+    executed = s.executed[pc]
+    for i, loc in enumerate(s.wlocs):
+        for ver in range(vis[i] + 1, executed[i] + 1):
+            pending_stores.append(f"{loc.text()} := {s.versions[loc][ver].text()}")
+    pending_tlbis = [f"line {s.program[t].line}: {s.program[t].text}" for t in s.pending[pc]]
+    out_vcpus = []
+    for tlb, wc, walk, applied in vcpus:
+        where = ""
+        if walk:
+            w = walk - 1
+            where = f"IPA {s.addresses[w // len(s.tables)]:#x} at {s.tables[w % len(s.tables)]}"
+        out_vcpus.append({
+            "tlb": iset([s.leaf_entries[b].text() for b in _bits(tlb)]),
+            "walk_cache": iset([s.walk_entries[b].text() for b in _bits(wc)]),
+            "walk": where,
+            "tlbis_applied": iset([f"line {s.program[t].line}" for t in _bits(applied)]),
+        })
+    return {
+        "pc": pc,
+        "memory": {"#map": memory},
+        "pending_stores": pending_stores,
+        "pending_tlbis": pending_tlbis,
+        "freed": iset([s.tables[t] for t in s.freed[pc]]),
+        "vcpus": out_vcpus,
+    }
+
+
+def step_record(s: System, st: State, action: Action | None, nxt: State, events: list[tuple]) -> dict[str, Any]:
+    if action is None:
+        head = {"action": {"actor": "init", "code": "init", "text": "initial state: empty TLBs, nothing in flight",
+                           "line": 0},
+                "explanation": "Before the sequence: every vCPU's TLB and walk cache are empty; vCPUs may walk "
+                               "and cache the old tables at any time from here on (RFFWJK)."}
+    else:
+        text, line = describe_action(s, st, action)
+        head = {"action": {"actor": actor(action), "code": action_code(action), "text": text, "line": line or 0},
+                "explanation": explain_step(s, st, action, nxt, events)}
+    return {**head, **state_record(s, nxt),
+            "events": [describe_event(s, ev) for ev in events if ev[0] != "witness"]}
+
+
+def build_document(s: System, rows: list[tuple[State, Action, State, list[tuple]]], initial: State,
+                   meta: dict[str, Any]) -> dict[str, Any]:
+    """An ITF document from replayed rows ``(state, action, next, events)``."""
+    states = [step_record(s, initial, None, initial, [])]
+    for st, action, nxt, events in rows:
+        states.append(step_record(s, st, action, nxt, events))
+    for i, state in enumerate(states):
+        state["#meta"] = {"index": i}
+    full_meta = {
+        "format": "ITF",
+        "format-description": FORMAT_URL,
+        "tool": "bbmcheck",
+        "version": __version__,
+        "source": s.seq.path,
+        "model": s.seq.name,
+        "model_sha256": s.seq.sha256,
+        "level": s.level.value,
+        "rmrrpw": s.config.rmrrpw.value,
+        "vcpus": s.vcpus,
+        "addresses": [f"{a:#x}" for a in s.addresses],
+        **meta,
+    }
+    return {"#meta": full_meta, "vars": VARS, "states": states}
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Deterministic text: the same trace always gives the same bytes."""
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def plain(value: Any) -> Any:
+    """Decode ITF set/map encodings into Python lists/dicts (for views)."""
+    if isinstance(value, dict):
+        if "#set" in value:
+            return [plain(v) for v in value["#set"]]
+        if "#map" in value:
+            return {k: plain(v) for k, v in value["#map"]}
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
