@@ -92,18 +92,21 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
     for _ci, o in sorted(occ.items()):
         for cause in sorted(o.causes):
             sev, text, rules = cause_info(s, cause)
-            line = f"{text} ({rules})"
-            if line not in causes:
-                causes.append(line)
+            said = f"{text} ({rules})"
+            if said not in causes:
+                causes.append(said)
             if sev == "error":
                 severity = "error"
     first_ci = min(occ, key=lambda ci: (occ[ci].depth, ci))
-    trace = _trace(s, ex, first_ci, occ[first_ci], prop, persisting=False)
+    # the instruction that opens the hazard, or the one whose execution is the violation
+    opener = instr[0] if instr else max(0, min(pcs) - 1)
+    line = s.program[min(opener, s.end - 1)].line
+    trace = _trace(s, ex, first_ci, occ[first_ci], prop, line, persisting=False)
     ptrace = None
     pers = [ci for ci, o in occ.items() if o.persisting]
     if pers:
         pci = min(pers, key=lambda ci: (occ[ci].persisting[0], ci))  # type: ignore[index]
-        ptrace = _trace(s, ex, pci, occ[pci], prop, persisting=True)
+        ptrace = _trace(s, ex, pci, occ[pci], prop, line, persisting=True)
     universe = s.universe
     return Finding(
         property=prop,
@@ -141,7 +144,7 @@ def _at(s: System, pc: int) -> str:
     return f"once line {ins.line} ({ins.text}) has executed"
 
 
-def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, *, persisting: bool) -> Trace:
+def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, line: int, *, persisting: bool) -> Trace:
     _depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
     path = ex.trace_to(key) + [action]
     rows = replay(s, ci, path, expect=event)  # raises ReplayError: an engine bug, never printed
@@ -150,10 +153,12 @@ def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, *, per
         "description": f"bbmcheck counterexample: {prop} in {s.seq.name} at {s.level.value}",
         "property": prop,
         "severity": cause_info(s, event[3])[0],
-        "rules": f"{info.rules}; {cause_info(s, event[3])[2]}",
+        "rules": cause_info(s, event[3])[2],
+        "property_rules": info.rules,
         "choices": s.choices[ci].label(),
         "persisting": persisting,
         "finding": describe_event(s, event),
+        "offending_line": line,
     })
     return Trace(choices=s.choices[ci].label(), steps=steps_from_itf(doc), replayed=True, itf=doc)
 

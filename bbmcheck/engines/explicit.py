@@ -44,6 +44,7 @@ class Exploration:
     seconds: float
     max_depth: int
     done_reached: set[int]  # choice classes in which the updater finished
+    edges: list[tuple[State, State, Action]] | None = None  # every transition, when recorded
 
     def trace_to(self, key: State) -> list[Action]:
         out: list[Action] = []
@@ -64,6 +65,7 @@ def explore(
     max_states: int = 2_000_000,
     timeout: float | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    record_edges: bool = False,
 ) -> Exploration:
     start = time.perf_counter()
     key_of = canonical if symmetry else (lambda st: st)
@@ -74,6 +76,7 @@ def explore(
     transitions = 0
     max_depth = 0
     end = s.end
+    edges: list[tuple[State, State, Action]] | None = [] if record_edges else None
 
     def record(events: list[tuple], key: State, action: Action, depth: int, pc: int, ci: int) -> None:
         for ev in events:
@@ -115,6 +118,8 @@ def explore(
             if events:
                 record(events, key, action, depth + 1, st[1], st[0])
             admit(nxt, key, action, depth + 1)
+            if edges is not None:
+                edges.append((key, key_of(nxt), action))
         if len(visited) >= max_states:
             complete, reason = False, f"state cap of {max_states} states reached"
             break
@@ -137,4 +142,5 @@ def explore(
         seconds=time.perf_counter() - start,
         max_depth=max_depth,
         done_reached=done,
+        edges=edges,
     )
