@@ -68,6 +68,9 @@ def verify(
     l2_nt: Annotated[str, typer.Option(help="A level-2 PE honours or ignores nT: honours, ignores or both.")] = "both",
     rmrrpw: Annotated[str, typer.Option(help="Reading of RMRRPW: overlap (default) or literal.")] = "overlap",
     traces: Annotated[bool, typer.Option(help="Show counterexample step tables.")] = True,
+    trace_out: Annotated[str | None, typer.Option(help="Write every counterexample into this folder.")] = None,
+    format: Annotated[str, typer.Option(help="Trace formats for --trace-out, comma-separated: "
+                                        "itf,text,mermaid,dot,html,sarif.")] = "itf",
 ) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .report import json as json_report
@@ -98,7 +101,13 @@ def verify(
     seq = load_model(model)
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
                       timeout=timeout, rmrrpw=rm, space=space)
+    formats = _formats(format)
     result = run(seq, options, progress=_progress if sys.stderr.isatty() else None)
+    if trace_out is not None:
+        from .trace.export import write_traces
+
+        for path in write_traces(result, trace_out, formats):
+            sys.stderr.write(f"bbmcheck: wrote {path}\n")
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     if json:
@@ -112,6 +121,82 @@ def verify(
 def _progress(states: int, transitions: int, seconds: float) -> None:
     sys.stderr.write(f"\r\033[Kbbmcheck: {states:,} states, {transitions:,} transitions, {seconds:.1f} s")
     sys.stderr.flush()
+
+
+def _formats(text: str, single: bool = False) -> tuple[str, ...]:
+    from .trace.export import FORMATS
+
+    names = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    for name in names:
+        if name not in FORMATS:
+            raise _opt_error("--format", f"unknown trace format '{name}' (expected {', '.join(FORMATS)})"
+                             + did_you_mean(name, FORMATS))
+    if not names or (single and len(names) != 1):
+        raise _opt_error("--format", "--format takes " + ("one format" if single else "at least one format"))
+    return names
+
+
+@app.command()
+def show(
+    trace: Annotated[str, typer.Argument(help="An ITF trace file written by 'verify --trace-out'.")],
+    format: Annotated[str, typer.Option(help="text, mermaid, dot, html, sarif or itf.")] = "text",
+    graph: Annotated[bool, typer.Option(help="With --format dot: the whole explored state graph "
+                                        "(small models), the counterexample in red.")] = False,
+) -> int:
+    """Render a trace (replayed first, so a stale or edited trace is refused)."""
+    from .trace.export import render
+    from .trace.replay_itf import replay_file
+
+    (fmt,) = _formats(format, single=True)
+    doc = replay_file(trace)
+    if graph:
+        if fmt != "dot":
+            raise _opt_error("--graph", "--graph needs --format dot")
+        sys.stdout.write(_state_graph(trace))
+        return 0
+    sys.stdout.write(render(doc, fmt))
+    return 0
+
+
+GRAPH_LIMIT = 20_000
+
+
+def _state_graph(trace: str) -> str:
+    from .engines.explicit import explore
+    from .engines.graph import path_keys, state_graph
+    from .report import dot
+    from .system.describe import parse_action_code
+    from .system.step import canonical, initial_states, step
+    from .trace.replay_itf import TraceFile, load_system
+
+    tf = TraceFile(trace)
+    system, ci = load_system(tf)
+    ex = explore(system, record_edges=True, max_states=GRAPH_LIMIT)
+    if not ex.complete:
+        raise InputError(trace, 1, 1, f"the state graph has more than {GRAPH_LIMIT} states; too large to draw")
+    st = initial_states(system)[ci]
+    keys = [canonical(st)]
+    for state in tf.doc["states"][1:]:
+        action = parse_action_code(state["action"]["code"])
+        if action[0] == "l":
+            continue
+        st, _ = step(system, st, action)
+        keys.append(canonical(st))
+    graph = state_graph(ex)
+    keys = [k for k in keys if k in graph] or path_keys(ex, keys[0])
+    return dot.render_graph(graph, keys, tf.doc["#meta"]["description"])
+
+
+@app.command()
+def replay(trace: Annotated[str, typer.Argument(help="An ITF trace file.")]) -> int:
+    """Re-execute every step of a trace against its model and confirm the violation (no search)."""
+    from .trace.replay_itf import replay_file
+
+    doc = replay_file(trace)
+    meta = doc["#meta"]
+    sys.stdout.write(f"{trace}: replayed {len(doc['states']) - 1} steps against {meta['source']} "
+                     f"(sha256 {meta['model_sha256'][:12]}): {meta['property']} confirmed\n  {meta['finding']}\n")
+    return 0
 
 
 @app.command("list")

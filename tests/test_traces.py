@@ -191,3 +191,39 @@ def test_state_graph_dot_highlights_the_counterexample():
     text = dot.render_graph(graph, path, "ttrem0")
     assert text.count("color=red, penwidth=2") == len(path) - 1
     assert text.count(" -> ") == graph.number_of_edges()
+
+
+def test_cli_trace_out_show_and_replay(tmp_path, capsys):
+    from bbmcheck.cli import main
+
+    out = tmp_path / "traces"
+    assert main(["verify", "coalesce-ipa-tlbi", "--trace-out", str(out), "--format", ",".join(FORMATS),
+                 "--no-traces"]) == 1
+    capsys.readouterr()
+    itf_files = sorted(out.glob("*.itf.json"))
+    assert itf_files and (out / "coalesce-ipa-tlbi.sarif").exists()
+    for path in itf_files:
+        assert main(["replay", str(path)]) == 0
+        assert "confirmed" in capsys.readouterr().out
+        for fmt in ("text", "mermaid", "dot", "html", "sarif", "itf"):
+            assert main(["show", str(path), "--format", fmt]) == 0
+            assert capsys.readouterr().out
+    # a tampered file: exit 2, one located error line naming the step
+    doc = json.loads(itf_files[0].read_text())
+    doc["states"][2]["memory"]["#map"][0][1] = "block oa=0x0 attr=normal perm=rw"
+    bad = tmp_path / "bad.itf.json"
+    bad.write_text(itf.dumps(doc))
+    assert main(["replay", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.match(rf"^{re.escape(str(bad))}:\d+:1: error: step 2 does not replay", err[0])
+
+
+def test_cli_state_graph_for_a_small_model(tmp_path, capsys):
+    from bbmcheck.cli import main
+
+    assert main(["verify", "split-bbm", "--trace-out", str(tmp_path), "--no-traces"]) == 0
+    capsys.readouterr()
+    (path,) = tmp_path.glob("*.itf.json")
+    assert main(["show", str(path), "--format", "dot", "--graph"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(dot.MARKER) and "color=red, penwidth=2" in text
