@@ -214,7 +214,8 @@ def list_models() -> int:
         rows.append((name, seq.level.value, kind, seq.title, profile))
     width = max(len(r[0]) for r in rows)
     for name, lvl, kind, title, profile in rows:
-        sys.stdout.write(f"{name:<{width}}  {lvl:<10}  {kind:<7}  {title}\n{'':<{width}}  {'':<10}  {'':<7}  {profile}\n")
+        pad = " " * (width + 23)
+        sys.stdout.write(f"{name:<{width}}  {lvl:<10}  {kind:<7}  {title}\n{pad}{profile}\n")
     return 0
 
 
