@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 
 class Verdict(IntEnum):
@@ -116,6 +117,8 @@ class Result:
     witnesses: dict[str, bool] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     symmetry: bool = True
+    # what was checked (sequence, options), for helpers that replay user-given steps; not data
+    context: Any = field(default=None, compare=False, repr=False)
 
     def finding(self, prop: str) -> Finding:
         for f in self.findings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
@@ -38,7 +38,7 @@ def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result
     system = build(seq, config, vcpus=options.vcpus)
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
                  max_states=options.max_states, timeout=options.timeout, progress=progress)
-    return assemble(seq, system, ex, symmetry=options.symmetry)
+    return replace(assemble(seq, system, ex, symmetry=options.symmetry), context=(seq, options))
 
 
 def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool) -> Result:

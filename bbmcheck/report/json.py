@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from .. import __version__
@@ -12,7 +12,8 @@ from ..results import Result
 
 def to_data(result: Result, *, timing: bool = False) -> dict[str, Any]:
     """Without ``timing`` the data is byte-identical across runs (wall time left out)."""
-    data = asdict(result)
+    data = asdict(replace(result, context=None))
+    del data["context"]
     data["tool"] = {"name": "bbmcheck", "version": __version__}
     data["exit_code"] = result.exit_code
     if timing:

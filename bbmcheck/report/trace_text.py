@@ -9,7 +9,7 @@ from ..trace.steps import steps_from_itf
 MARKER = "bbmcheck trace"
 
 
-def render(doc: dict[str, Any]) -> str:
+def render(doc: dict[str, Any], *, explain: bool = True) -> str:
     meta = doc["#meta"]
     out = [f"{MARKER}: {meta['description']}",
            f"model {meta['source']} (sha256 {meta['model_sha256'][:12]}), FEAT_BBM {meta['level']}, "
@@ -23,7 +23,8 @@ def render(doc: dict[str, Any]) -> str:
             out.append(f"{'':>3}  {'':<{width}}    {change}")
         for event in s.events:
             out.append(f"{'':>3}  {'':<{width}}    => {event}")
-        out.append(f"{'':>3}  {'':<{width}}    ({s.explanation})")
+        if explain:
+            out.append(f"{'':>3}  {'':<{width}}    ({s.explanation})")
     out.append("")
     out.append(f"violated: {meta['property']} [{meta['severity']}] ({meta['rules']})")
     out.append(f"  {meta['finding']}")

@@ -23,9 +23,9 @@ from ..arch.rules import PROPERTIES
 from ..errors import InputError, did_you_mean
 from .locate import Locator
 from .parse_asm import parse_line
-from .schema import CLAIM_VALUES, Instr, Sequence, TableDecl
+from .schema import CLAIM_VALUES, EXPECT_VALUES, Instr, Sequence, TableDecl
 
-TOP_KEYS = ("name", "title", "source", "level", "description", "program", "descriptors", "tables",
+TOP_KEYS = ("name", "title", "source", "level", "description", "expect", "program", "descriptors", "tables",
             "observers", "claims")
 TABLE_KEYS = ("level", "root", "entries")
 OBSERVER_KEYS = ("vcpus", "addresses")
@@ -139,6 +139,10 @@ class _Loader:
         program = self._program(descriptors)
         vcpus, addresses = self._observers()
         claims = self._claims()
+        expect = self._str("", d, "expect", "claims-hold")
+        if expect not in EXPECT_VALUES:
+            raise self.err(self.loc.value("", "expect"),
+                           f"expect must be one of {', '.join(EXPECT_VALUES)}, got {expect!r}")
         seq = Sequence(
             name=name,
             title=self._str("", d, "title", name),
@@ -151,6 +155,7 @@ class _Loader:
             addresses=addresses,
             claims=claims,
             sha256=self.sha256,
+            expect=expect,
         )
         self._check_tree(seq)
         return seq
@@ -295,7 +300,8 @@ class _Loader:
             if ins.is_store:
                 assert ins.loc is not None and ins.desc is not None
                 if ins.loc.table not in levels:
-                    raise self.err(where, f"store to unknown table '{ins.loc.table}'" + did_you_mean(ins.loc.table, levels))
+                    raise self.err(where, f"store to unknown table '{ins.loc.table}'"
+                                   + did_you_mean(ins.loc.table, levels))
                 why = check_at_level(ins.desc, levels[ins.loc.table])
                 if why:
                     raise self.err(where, why)

@@ -11,6 +11,7 @@ from ..arch.config import FeatBBM
 from ..arch.descriptors import Descriptor
 
 CLAIM_VALUES = ("holds", "violated", "any")
+EXPECT_VALUES = ("claims-hold", "claims-refuted")
 MNEMONICS = ("str", "stlr", "dsb", "isb", "tlbi", "free")
 DSB_OPTIONS = ("sy", "st", "ld", "ish", "ishst", "ishld", "nsh", "nshst", "nshld", "osh", "oshst", "oshld")
 
@@ -70,6 +71,7 @@ class Sequence:
     addresses: tuple[int, ...] | None = None
     claims: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
+    expect: str = "claims-hold"  # what checking the claims should give: a known-bug model expects a refutation
 
     def table(self, name: str) -> TableDecl:
         for t in self.tables:

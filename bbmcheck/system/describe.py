@@ -167,6 +167,9 @@ def explain_step(s: System, st: State, action: Action, nxt: State, events: list[
         added = _bits(nxt[3][action[1]][0] & ~st[3][action[1]][0])
         if desc.nt and not added:
             return f"{seen}: it translates through the nT=1 block without caching it (RMRRPW)."
+        if desc.nt and all(s.leaf_entries[b].kind == "shadow" for b in added):
+            return (f"{seen}: it translates through the nT=1 block and caches it as a non-conflicting shadow "
+                    "entry (SMMU §3.21.1, spec §3.3).")
         return f"{seen}: it translates, and the entry may be cached at any time (RFFWJK, INDFND)."
     if kind == "e":
         return f"vCPU{action[1]} evicts an entry; an unlocked entry may be evicted at any time (IYGYRY)."
