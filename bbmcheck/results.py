@@ -75,6 +75,8 @@ class Finding:
     claim: str  # holds | violated | any
     claim_ok: bool
     violated_when: tuple[str, ...] = ()  # DNF over implementation choices; () = on every choice
+    violated_on: tuple[str, ...] = ()  # every implementation (full choice vector) it is violated on
+    persisting_on: tuple[str, ...] = ()
     holds_when: tuple[str, ...] = ()
     depends_on_choice: bool = False
     persisting: bool = False
@@ -115,6 +117,7 @@ class Result:
     stats: Stats
     findings: tuple[Finding, ...]
     witnesses: dict[str, bool] = field(default_factory=dict)
+    universe: tuple[str, ...] = ()  # every implementation (full choice vector) the classes stand for
     notes: tuple[str, ...] = ()
     symmetry: bool = True
     # what was checked (sequence, options), for helpers that replay user-given steps; not data

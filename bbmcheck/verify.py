@@ -62,6 +62,7 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool) -> Re
         stats=Stats(ex.states, ex.transitions, ex.seconds, ex.max_depth),
         findings=findings,
         witnesses=witnesses,
+        universe=tuple(c.label() for c in s.universe),
         notes=tuple(s.notes),
         symmetry=symmetry,
     )
@@ -117,6 +118,8 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
         claim=claim,
         claim_ok=claim != "holds",
         violated_when=dnf(violated, universe),
+        violated_on=tuple(sorted({c.label() for c in violated})),
+        persisting_on=tuple(sorted({c.label() for c in persisting})),
         holds_when=dnf([c for c in universe if c not in violated], universe) if len(violated) < len(universe) else (),
         depends_on_choice=len(set(violated)) < len(universe),
         persisting=is_persisting,

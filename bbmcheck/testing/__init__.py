@@ -1,0 +1,1 @@
+"""Helpers for testing update sequences and bbmcheck itself: mutants and Hypothesis strategies."""
