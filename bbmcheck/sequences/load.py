@@ -6,6 +6,7 @@ Bundled models are found by name (``ttrem1``) in the installed package or the so
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -81,9 +82,12 @@ def load_text(text: str, file: str, *, sha256: str = "", default_name: str = "mo
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line, col = getattr(e, "lineno", 1), getattr(e, "colno", 1)
-        msg = getattr(e, "msg", str(e))
-        raise InputError(file, line, col, f"invalid TOML: {msg}") from None
+        # Python < 3.14 puts the position only in the message: "... (at line 3, column 7)"
+        msg = str(e)
+        m = re.search(r"\(at line (\d+), column (\d+)\)$", msg)
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (getattr(e, "lineno", 1), getattr(e, "colno", 1))
+        msg = msg[: m.start()].strip() if m else msg
+        raise InputError(file, line, col, "invalid TOML: " + msg.replace("\n", "\\n")) from None
     return _Loader(text, file, data, sha256 or hashlib.sha256(text.encode()).hexdigest(), default_name).load()
 
 
