@@ -67,7 +67,8 @@ CASES = [
     ("unknown-descriptor-name", variant("str   T1[1], invalid", "str   T1[1], @@new_blok"),
      "unknown descriptor name 'new_blok'"),
     ("page-at-level-2", variant('entries = { 0 = "block oa=0x80000000 attr=normal perm=rw" }',
-                                'entries = { 0 = "@@page oa=0x80000000" }'), "page descriptor can only stand at level 3"),
+                                'entries = { 0 = "@@page oa=0x80000000" }'),
+     "page descriptor can only stand at level 3"),
     ("block-at-level-3", variant("[tables.T2]\nlevel = 2", "[tables.T2]\nlevel = 3").replace(
         '"block oa=0x80000000 attr=normal perm=rw" }', '"@@block oa=0x80000000 attr=normal perm=rw" }'),
      "cannot stand at level 3"),
