@@ -116,6 +116,16 @@ class System:
     choices: list[Choices] = field(default_factory=list)  # behaviour classes explored (normalized)
     choice_members: dict[Choices, list[Choices]] = field(default_factory=dict)
     universe: list[Choices] = field(default_factory=list)
+    # ---- hot-path tables (see _hot_tables) ----
+    reads: dict[tuple[int, int], tuple[int, list[tuple]]] = field(default_factory=dict)
+    trans: list[dict[int, tuple[int, str]]] = field(default_factory=list)  # addr -> leaf bit -> (OA at addr, attr)
+    differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
+    freed_mask: list[int] = field(default_factory=list)  # pc -> leaf bits read from freed tables
+    not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
+    shadow_mask: int = 0
+    conflict_cache: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    mem_cache: dict[tuple, tuple[int, str] | None] = field(default_factory=dict)
+    bits_cache: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     # ---- memory -------------------------------------------------------------------------
     def value(self, loc: Loc, vis: tuple[int, ...]) -> tuple[Descriptor, int]:
@@ -220,6 +230,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     _final_mappings(system)
     system.bbm_events = bbm_events(system)
     _choices(system)
+    _hot_tables(system)
     return system
 
 
@@ -406,3 +417,36 @@ def honours_nt(level: FeatBBM, choices: Choices) -> bool:
     if level.rank >= 2 and choices.l2_nt is L2Nt.IGNORES:
         return False
     return True
+
+
+def _hot_tables(s: System) -> None:
+    """Precompute, per (table, address) and per version of the entry read, what a walk step does,
+    and per address the masks the lookup checks use, so step() does no descriptor work."""
+    for (ti, ai), loc in s.walk_loc.items():
+        outcomes: list[tuple] = []
+        for ver, desc in enumerate(_descs_at(s, loc)):
+            if not desc.valid:
+                outcomes.append(("I",))
+            elif desc.kind == "table":
+                outcomes.append(("T", s.walk_bit[s.walk_entry(loc, desc)], s.tables.index(desc.next_table)))
+            elif desc.af == 0:
+                outcomes.append(("A",))
+            else:
+                bits = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "s2")]
+                if s.track_stage1:
+                    bits |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "comb")]
+                shadow = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "shadow")] if desc.nt else 0
+                here = (desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)
+                block_nt = desc.nt and desc.kind == "block"
+                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, desc, "s2").content, here, loc, ver))
+        s.reads[(ti, ai)] = (s.wloc_index.get(loc, -1), outcomes)
+    for ai, a in enumerate(s.addresses):
+        trans = {b: (e.oa_at(a), e.attr) for b, e in enumerate(s.leaf_entries) if s.match_mask[ai] >> b & 1}
+        s.trans.append(trans)
+        s.differs.append({x: sum(1 << b for b, y in trans.items() if y != x) for x in set(trans.values())})
+        final = s.final_content[ai]
+        s.not_final.append(sum(1 << b for b in trans if s.leaf_entries[b].content != final))
+    s.shadow_mask = sum(1 << b for b, e in enumerate(s.leaf_entries) if e.kind == "shadow")
+    for pc in range(s.end + 1):
+        freed = {s.tables[t] for t in s.freed[pc]}
+        s.freed_mask.append(sum(1 << b for b, e in enumerate(s.leaf_entries) if e.table in freed))

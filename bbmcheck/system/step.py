@@ -21,7 +21,6 @@ Events are tuples ``(property, vcpu, address index, cause)``; witnesses use prop
 from __future__ import annotations
 
 from ..arch.config import NtCache, NtFault, Rmrrpw
-from ..arch.descriptors import Descriptor
 from .build import FULL_DSB, STORE_DSB, System, honours_nt
 
 State = tuple  # (choice, pc, vis, vcpus)
@@ -79,6 +78,14 @@ def _bits(x: int) -> list[int]:
         x >>= 1
         i += 1
     return out
+
+
+def bits_of(s: System, x: int) -> tuple[int, ...]:
+    """``_bits`` memoized per system: masks repeat across states."""
+    got = s.bits_cache.get(x)
+    if got is None:
+        got = s.bits_cache[x] = tuple(_bits(x))
+    return got
 
 
 def _may_propagate(s: System, vis: tuple[int, ...], i: int) -> bool:
@@ -170,39 +177,38 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
     if ti in s.freed[pc]:
         events.append(("freed-table-walk", v, ai, "freed"))  # row 23, RRVJDB
         return (tlb, wc, 0, applied)
-    loc = s.walk_loc[(ti, ai)]
-    desc, ver = s.value(loc, vis)
-    if not desc.valid:
+    wi, outcomes = s.reads[(ti, ai)]
+    out = outcomes[vis[wi] if wi >= 0 else 0]
+    kind = out[0]
+    if kind == "I":
         _fault(s, v, ai, "invalid", events)  # row 1, IWZCBG: faulting entries are never cached
         return (tlb, wc, 0, applied)
-    if desc.kind == "table":
+    if kind == "T":
         # row 4, RRVJDB: the table pointer may be cached; caching always is a superset (see
         # ARCHITECTURE.md, "monotone caching").
-        wc |= 1 << s.walk_bit[s.walk_entry(loc, desc)]
-        nxt = s.tables.index(desc.next_table)
-        return (tlb, wc, 1 + ai * len(s.tables) + nxt, applied)
-    if desc.af == 0:
+        return (tlb, wc | 1 << out[1], 1 + ai * len(s.tables) + out[2], applied)
+    if kind == "A":
         return (tlb, wc, 0, applied)  # row 3, RXFXTY: Access flag fault, never cached
+    _, bits, shadow, block_nt, content, here, loc, ver = out
     choice = s.choices[ci]
-    if desc.nt and desc.kind == "block" and s.level.rank == 0:
+    if block_nt and s.level.rank == 0:
         events.append(("nt-misuse", v, ai, "nt-walk-l0"))  # RDFJNG: bit 16 is RES0 without BBML1
-    if desc.nt and desc.kind == "block" and honours_nt(s.level, choice):
+    if block_nt and honours_nt(s.level, choice):
         # row 5, RMRRPW
         if choice.nt_fault is NtFault.ALWAYS:
             _fault(s, v, ai, "nt-fault", events)
             return (tlb, wc, 0, applied)
-        mine = s.leaf_entry(loc, desc, "s2").content
-        overlap = any(s.leaf_entries[b].content != mine for b in _bits(tlb & s.match_mask[ai]))
+        overlap = any(s.leaf_entries[b].content != content for b in bits_of(s, tlb & s.match_mask[ai]))
         if s.level.may_abort_on_size_change and (overlap or s.config.rmrrpw is Rmrrpw.LITERAL):
             events.append(("tlb-conflict", v, ai, "rmrrpw"))
         if choice.nt_cache is NtCache.SHADOW:
-            tlb |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "shadow")]
+            tlb |= shadow
     else:
-        # row 2: a valid leaf may be cached at any time, as stage-2-only and combined entries.
-        tlb |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "s2")]
-        if s.track_stage1:
-            tlb |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "comb")]
-    _check_walk_coherent(s, st, v, ai, desc, loc, events)
+        tlb |= bits  # row 2: a valid leaf may be cached at any time (stage-2-only and combined)
+    # ITHWDH: the translation just made must not differ from one cached anywhere
+    differ = s.differs[ai].get(here, s.match_mask[ai])
+    if any(other[0] & differ for other in vcpus):
+        events.append(("stale-translation", v, ai, "incoherent"))
     if s.changed[ai] and s.final_leaf[ai] == (loc, ver):
         events.append(("witness", v, ai, "new-mapping"))
     return (tlb, wc, 0, applied)
@@ -211,17 +217,6 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
 def _fault(s: System, v: int, ai: int, cause: str, events: list[Event]) -> None:
     if s.mapped_before[ai] and s.mapped_after[ai]:
         events.append(("invalid-window", v, ai, cause))
-
-
-def _check_walk_coherent(s: System, st: State, v: int, ai: int, desc: Descriptor, loc, events) -> None:  # type: ignore[no-untyped-def]
-    a = s.addresses[ai]
-    here = (desc.oa + (a - s.loc_base(loc)), desc.attr)
-    for tlb, _wc, _w, _ap in st[3]:
-        for b in _bits(tlb & s.match_mask[ai]):
-            e = s.leaf_entries[b]
-            if (e.oa_at(a), e.attr) != here:
-                events.append(("stale-translation", v, ai, "incoherent"))
-                return
 
 
 # ---- lookups: checked on every state ---------------------------------------------------------
@@ -233,7 +228,7 @@ def conflict_cause(s: System, mask: int, ai: int) -> str | None:
     """Why a lookup of address ``ai`` matching the entries in ``mask`` may take a TLB conflict
     abort at this level, or None (rows 6-8, 15, 17-19)."""
     key = (mask, ai)
-    cache = s.__dict__.setdefault("_conflict_cache", {})
+    cache = s.conflict_cache
     if key in cache:
         return cache[key]
     a = s.addresses[ai]
@@ -259,7 +254,7 @@ def memory_translation(s: System, st: State, ai: int) -> tuple[int, str] | None:
     """What a walk from the root would translate ``ai`` to now, or None if it faults."""
     ci, pc, vis, _ = st
     key = (ci, pc, vis, ai)
-    cache = s.__dict__.setdefault("_mem_cache", {})
+    cache = s.mem_cache
     if key in cache:
         return cache[key]
     a = s.addresses[ai]
@@ -283,7 +278,8 @@ def memory_translation(s: System, st: State, ai: int) -> tuple[int, str] | None:
 
 def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
     ci, pc, vis, vcpus = st
-    mask = vcpus[v][0] & s.match_mask[ai]
+    match = s.match_mask[ai]
+    mask = vcpus[v][0] & match
     if not mask:
         return []
     events: list[Event] = []
@@ -291,24 +287,24 @@ def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
         cause = conflict_cause(s, mask, ai)
         if cause:
             events.append(("tlb-conflict", v, ai, cause))
-    a = s.addresses[ai]
-    mine = [s.leaf_entries[b] for b in _bits(mask)]
-    freed = s.freed[pc]
-    if any(s.tables.index(e.table) in freed for e in mine):
+    if mask & s.freed_mask[pc]:
         events.append(("stale-translation", v, ai, "freed-source"))  # RRVJDB, §5.3
-    if pc == s.end and any(e.content != s.final_content[ai] for e in mine):
+    if pc == s.end and mask & s.not_final[ai]:
         events.append(("stale-translation", v, ai, "after-completion"))  # RGPPYH, row 9/10
-    seen = {(e.oa_at(a), e.attr) for e in mine}
+    # ITHWDH, RWHZWS: every translation of the address at this moment, in any TLB or by a walk now
+    trans = s.trans[ai]
+    seen = {trans[b] for b in bits_of(s, mask)}
     if len(seen) < 2:
+        others = 0
         for u, other in enumerate(vcpus):
             if u != v:
-                seen |= {(s.leaf_entries[b].oa_at(a), s.leaf_entries[b].attr)
-                         for b in _bits(other[0] & s.match_mask[ai])}
+                others |= other[0] & match
+        seen.update(trans[b] for b in bits_of(s, others & ~mask))
         mem = memory_translation(s, st, ai)
         if mem is not None:
             seen.add(mem)
     if len(seen) > 1:
-        events.append(("stale-translation", v, ai, "incoherent"))  # ITHWDH, RWHZWS
+        events.append(("stale-translation", v, ai, "incoherent"))
     return events
 
 
