@@ -10,6 +10,7 @@ itself is the file ``<command-line>``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Annotated
 
@@ -53,7 +54,8 @@ def _enum(option: str, value: str, enum, both: bool = True):  # type: ignore[no-
 
 @app.command()
 def verify(
-    model: Annotated[str, typer.Argument(help="A bundled model name (see 'bbmcheck list') or a model file.")],
+    model: Annotated[str | None, typer.Argument(help="A bundled model name (see 'bbmcheck list') or a model "
+                                                "file.")] = None,
     level: Annotated[str | None, typer.Option(help="FEAT_BBM level: L0, L1, L2 or L2-noabort "
                                               "(default: the model's).")] = None,
     vcpus: Annotated[int | None, typer.Option(help=f"Observer vCPUs, 1..{MAX_VCPUS} (default: the model's).")] = None,
@@ -69,14 +71,17 @@ def verify(
     rmrrpw: Annotated[str, typer.Option(help="Reading of RMRRPW: overlap (default) or literal.")] = "overlap",
     traces: Annotated[bool, typer.Option(help="Show counterexample step tables.")] = True,
     trace_out: Annotated[str | None, typer.Option(help="Write every counterexample into this folder.")] = None,
+    from_code: Annotated[str | None, typer.Option(help="Extract the models from this C, assembly or diff file "
+                                                  "instead (with --function and --scenario).")] = None,
+    function: Annotated[str | None, typer.Option(help="With --from-code: the function to extract.")] = None,
+    scenario: Annotated[str | None, typer.Option(help="With --from-code: the scenario file.")] = None,
+    primitives: Annotated[str | None, typer.Option(help="With --from-code: primitive map (file or bundled "
+                                                   "name).")] = None,
     format: Annotated[str, typer.Option(help="Trace formats for --trace-out, comma-separated: "
                                         "itf,text,mermaid,dot,html,sarif.")] = "itf",
 ) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
-    from .report import json as json_report
-    from .report import text as text_report
     from .verify import Options
-    from .verify import verify as run
 
     lvl = None
     if level is not None:
@@ -98,10 +103,46 @@ def verify(
         l2_nt=_enum("--l2-nt", l2_nt, L2Nt),
     )
     (rm,) = _enum("--rmrrpw", rmrrpw, Rmrrpw, both=False)
-    seq = load_model(model)
+    formats = _formats(format)
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
                       timeout=timeout, rmrrpw=rm, space=space)
-    formats = _formats(format)
+    if from_code is not None:
+        if model is not None:
+            raise _opt_error("--from-code", "give a model or --from-code, not both")
+        models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict=False)]
+    elif model is None:
+        raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
+    else:
+        models = [load_model(model)]
+    if len(models) > 1 and json:
+        raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
+    codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
+    return 1 if 1 in codes else max(codes)
+
+
+def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None, strict: bool):  # type: ignore[no-untyped-def]
+    from .extract.extract import extract
+
+    if function is None:
+        raise _opt_error("--function", "--function NAME is needed: which function to extract")
+    if scenario is None:
+        raise _opt_error("--scenario", "--scenario FILE is needed: it says which table entry each pointer names, "
+                         "which descriptor each value is, and the level of each path")
+    def warn(e: InputError) -> None:
+        sys.stderr.write(e.render().replace(": error: ", ": warning: ", 1) + "\n")
+
+    models, notes = extract(code, function, scenario, primitives=primitives, strict=strict, warn=warn)
+    for note in notes:
+        sys.stderr.write(f"bbmcheck: {note}\n")
+    return models
+
+
+def _verify_one(seq, options, json: bool, timing: bool, traces: bool, trace_out: str | None,  # type: ignore[no-untyped-def]
+                formats: tuple[str, ...]) -> int:
+    from .report import json as json_report
+    from .report import text as text_report
+    from .verify import verify as run
+
     result = run(seq, options, progress=_progress if sys.stderr.isatty() else None)
     if trace_out is not None:
         from .trace.export import write_traces
@@ -197,6 +238,44 @@ def replay(trace: Annotated[str, typer.Argument(help="An ITF trace file.")]) -> 
     sys.stdout.write(f"{trace}: replayed {len(doc['states']) - 1} steps against {meta['source']} "
                      f"(sha256 {meta['model_sha256'][:12]}): {meta['property']} confirmed\n  {meta['finding']}\n")
     return 0
+
+
+@app.command()
+def extract(
+    code: Annotated[str, typer.Argument(help="A C file, an AArch64 assembly file (.S/.s) or a unified diff.")],
+    function: Annotated[str | None, typer.Option(help="The function (or assembly label) to extract.")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Scenario file: base model, entries, values, paths.")] = None,
+    primitives: Annotated[str | None, typer.Option(help="Primitive map: a TOML file or a bundled name "
+                                                   "(linux-kvm-arm64, xen-arm, gunyah).")] = None,
+    out: Annotated[str | None, typer.Option("-o", "--out", help="Write one model file per path here.")] = None,
+    strict: Annotated[bool, typer.Option(help="Refuse calls the primitive map does not know.")] = False,
+) -> int:
+    """Turn each feasible control path of a function into a model file."""
+    from .sequences.edit import to_toml
+
+    models = _extract(code, function, scenario, primitives, strict)
+    if not models:
+        raise _opt_error(code, f"no path of '{function}' updates a page table")
+    texts = [(m, EXTRACT_MARKER + "\n" + to_toml(m.sequence)) for m in models]
+    if out is None:
+        for m, text in texts:
+            sys.stdout.write(f"# ---- {m.name} [{m.path}]\n{text}\n")
+        return 0
+    from pathlib import Path
+
+    folder = Path(out)
+    planned = [(folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", m.name).strip("_") + ".toml"), text) for m, text in texts]
+    for path, _ in planned:
+        if path.exists() and EXTRACT_MARKER not in path.read_text(encoding="utf-8", errors="replace")[:200]:
+            raise InputError(str(path), 1, 1, "exists and was not written by bbmcheck extract; not overwriting it")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in planned:
+        path.write_text(text, encoding="utf-8")
+        sys.stderr.write(f"bbmcheck: wrote {path}\n")
+    return 0
+
+
+EXTRACT_MARKER = "# generated by bbmcheck extract"
 
 
 @app.command("list")

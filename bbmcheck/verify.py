@@ -125,7 +125,7 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
         persisting=is_persisting,
         persisting_when=dnf(persisting, universe) if persisting else (),
         window=window,
-        at_lines=tuple(f"line {s.program[pc].line} ({s.program[pc].text})" for pc in instr),
+        at_lines=tuple(f"{s.program[pc].where} ({s.program[pc].text})" for pc in instr),
         causes=tuple(causes),
         trace=trace,
         persisting_trace=ptrace,
@@ -137,14 +137,14 @@ def _after(s: System, pc: int) -> str:
     if pc == 0:
         return "before the first instruction"
     ins = s.program[pc - 1]
-    return f"after line {ins.line} ({ins.text})"
+    return f"after {ins.where} ({ins.text})"
 
 
 def _at(s: System, pc: int) -> str:
     if pc >= s.end:
         return "at the end"
     ins = s.program[pc]
-    return f"once line {ins.line} ({ins.text}) has executed"
+    return f"once {ins.where} ({ins.text}) has executed"
 
 
 def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, line: int, *, persisting: bool) -> Trace:

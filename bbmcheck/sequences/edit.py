@@ -46,7 +46,7 @@ def instr_text(ins: Instr, move: tuple[str, int, int] = ("", 0, 0), oa_shift: in
     if ins.op == "tlbi" and ins.ipa is not None:
         ttl = f", ttl={ins.ttl}" if ins.ttl is not None else ""
         return f"tlbi {ins.option}, {ins.ipa + entries * size:#x}{ttl}"
-    return ins.text.split("//")[0].strip()
+    return " ".join(ins.text.split("//")[0].split())
 
 
 def to_toml(seq: Sequence, program: Iterable[str] | None = None, **over: Any) -> str:

@@ -41,6 +41,11 @@ class Instr:
     ipa: int | None = None
     ttl: int | None = None
     table: str = ""
+    file: str = ""  # set when the line is in another file than the model (extracted code's context)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
 
     @property
     def is_store(self) -> bool:

@@ -1,0 +1,185 @@
+"""Control paths through one C function (parsed with tree-sitter's C grammar): the helper calls
+each path makes, in order, and the conditions that select it (switch cases with fall-through,
+if/else). Loops and goto are refused: one path per feasible branch choice is the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .source import Source
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[str, ...]
+    arg_nodes: tuple[Any, ...]
+    row: int
+    col: int
+
+
+@dataclass
+class CPath:
+    conds: tuple[str, ...] = ()
+    calls: list[Call] = field(default_factory=list)
+    done: bool = False  # returned
+    broke: bool = False  # left the innermost switch
+
+    def fork(self, cond: str | None = None) -> CPath:
+        return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls))
+
+
+def _parser():  # type: ignore[no-untyped-def]
+    import tree_sitter as ts
+    import tree_sitter_c as tsc
+
+    return ts.Parser(ts.Language(tsc.language()))
+
+
+def find_function(src: Source, name: str) -> Any:
+    tree = _parser().parse(src.text.encode("utf-8"))
+    found = []
+
+    def visit(node: Any) -> None:
+        if node.type == "function_definition":
+            decl = node.child_by_field_name("declarator")
+            while decl is not None and decl.type != "function_declarator":
+                decl = decl.child_by_field_name("declarator")
+            ident = decl.child_by_field_name("declarator") if decl is not None else None
+            if ident is not None and ident.text.decode() == name:
+                found.append(node)
+        for child in node.children:
+            visit(child)
+
+    visit(tree.root_node)
+    if not found:
+        raise src.error(0, 0, f"no function '{name}' in {src.path}")
+    fn = found[0]
+    body = fn.child_by_field_name("body")
+    # a diff's hunk may start inside another function; only errors in this body matter
+    if body is None or body.has_error:
+        bad = _first_error(body if body is not None else fn)
+        raise src.error(bad.start_point[0], bad.start_point[1], f"cannot parse '{name}' here (C syntax error)")
+    return fn
+
+
+def _first_error(node: Any) -> Any:
+    for child in node.children:
+        if child.type == "ERROR" or child.is_missing:
+            return child
+        if child.has_error:
+            return _first_error(child)
+    return node
+
+
+def function_paths(src: Source, name: str) -> list[CPath]:
+    fn = find_function(src, name)
+    body = fn.child_by_field_name("body")
+    paths = _block(src, list(body.named_children), [CPath()])
+    return paths
+
+
+def _text(node: Any) -> str:
+    return " ".join(node.text.decode("utf-8").split())
+
+
+def _cond(node: Any) -> str:
+    """A condition's text without its outer parentheses."""
+    while node.type == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return _text(node)
+
+
+def _calls_in(node: Any) -> list[Call]:
+    """Outermost calls in ``node``, in source order."""
+    out: list[Call] = []
+
+    def visit(n: Any) -> None:
+        if n.type == "call_expression":
+            fn = n.child_by_field_name("function")
+            args = n.child_by_field_name("arguments")
+            nodes = tuple(a for a in args.named_children if a.type != "comment") if args is not None else ()
+            out.append(Call(_text(fn), tuple(_text(a) for a in nodes), nodes, n.start_point[0], n.start_point[1]))
+            return
+        for c in n.named_children:
+            visit(c)
+
+    visit(node)
+    return out
+
+
+def nested_calls(call: Call) -> list[Call]:
+    out: list[Call] = []
+    for node in call.arg_nodes:
+        out += _calls_in(node)
+    return out
+
+
+def _block(src: Source, stmts: list[Any], paths: list[CPath]) -> list[CPath]:
+    for stmt in stmts:
+        paths = _stmt(src, stmt, paths)
+    return paths
+
+
+def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
+    live = [p for p in paths if not p.done and not p.broke]
+    idle = [p for p in paths if p.done or p.broke]
+    kind = node.type
+    if not live or kind == "comment":
+        return paths
+    if kind == "compound_statement":
+        return idle + _block(src, list(node.named_children), live)
+    if kind in ("expression_statement", "declaration"):
+        calls = _calls_in(node)
+        for p in live:
+            p.calls.extend(calls)
+        return paths
+    if kind == "return_statement":
+        calls = _calls_in(node)
+        for p in live:
+            p.calls.extend(calls)
+            p.done = True
+        return paths
+    if kind == "break_statement":
+        for p in live:
+            p.broke = True
+        return paths
+    if kind == "if_statement":
+        cond = _cond(node.child_by_field_name("condition"))
+        cons = node.child_by_field_name("consequence")
+        alt = node.child_by_field_name("alternative")
+        yes = _stmt(src, cons, [p.fork(cond) for p in live])
+        no_paths = [p.fork(f"!({cond})") for p in live]
+        if alt is not None:
+            body = alt.named_children[-1] if alt.type == "else_clause" else alt
+            no_paths = _stmt(src, body, no_paths)
+        return idle + yes + no_paths
+    if kind == "switch_statement":
+        value = _cond(node.child_by_field_name("condition"))
+        body = node.child_by_field_name("body")
+        cases = [c for c in body.named_children if c.type == "case_statement"]
+        out = list(idle)
+        has_default = False
+        for i, case in enumerate(cases):
+            label_node = case.child_by_field_name("value")
+            has_default |= label_node is None
+            label = f"{value}={_text(label_node)}" if label_node is not None else f"{value}=default"
+            entered = [p.fork(label) for p in live]
+            for later in cases[i:]:
+                stmts = [c for c in later.named_children if c != later.child_by_field_name("value")]
+                entered = _block(src, stmts, entered)
+            for p in entered:
+                p.broke = False
+            out += entered
+        if not has_default:
+            out += [p.fork(f"{value}=other") for p in live]
+        return out
+    if kind in ("for_statement", "while_statement", "do_statement", "goto_statement", "labeled_statement"):
+        row, col = node.start_point
+        raise src.error(row, col, f"{kind.replace('_statement', '')} is not supported: bbmcheck extracts "
+                                  "straight-line paths through switch and if/else only")
+    calls = _calls_in(node)
+    for p in live:
+        p.calls.extend(calls)
+    return paths
