@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..arch.config import Config
+from ..arch.descriptors import Descriptor
 from ..errors import InputError
 from ..sequences.edit import to_toml
 from ..sequences.load import load_model, load_text
@@ -23,7 +25,7 @@ from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
 from .c_paths import Call, function_paths, nested_calls
-from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario
+from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
 from .source import Source, read_source
 
 
@@ -133,9 +135,36 @@ class _Expander:
                 raise self.src.error(call.row, call.col, f"'{call.name}' needs argument {n + 1} for {m.group(0)}")
             arg, node = call.args[n], call.arg_nodes[n] if n < len(call.arg_nodes) else None
             row, col = (node.start_point[0], node.start_point[1]) if node is not None else (call.row, call.col)
+            if kind == "desc" and node is not None:
+                desc = self.eval_desc(node)
+                if desc is not None:
+                    return desc.text()
             return self.lookup(kind, arg, row, col)
 
         return PLACEHOLDER.sub(sub, template)
+
+    def eval_desc(self, node: Any) -> Descriptor | None:
+        """A descriptor from the C expression's syntax tree: a name the scenario defines, or
+        ``x | BIT`` / ``x & ~BIT`` with BIT a flag the scenario names (nT, af)."""
+        known = self.scen.value(node.text.decode("utf-8"))
+        if known is not None:
+            return known
+        if node.type == "parenthesized_expression" and node.named_child_count == 1:
+            return self.eval_desc(node.named_children[0])
+        if node.type == "binary_expression":
+            op = node.child_by_field_name("operator").type
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            while right.type == "parenthesized_expression" and right.named_child_count == 1:
+                right = right.named_children[0]
+            if op == "|" and self.scen.flag(right.text.decode()):
+                base = self.eval_desc(left)
+                return None if base is None else set_bit(base, self.scen.flag(right.text.decode()) or "", True)
+            if op == "&" and right.type == "unary_expression" and right.child_by_field_name("operator").type == "~":
+                flag = self.scen.flag(right.child_by_field_name("argument").text.decode())
+                base = self.eval_desc(left)
+                if flag and base is not None:
+                    return set_bit(base, flag, False)
+        return None
 
     def lookup(self, kind: str, arg: str, row: int, col: int) -> str:
         scen = self.scen

@@ -95,28 +95,17 @@ class Scenario:
         return self.entries.get(key) or self.entries.get(key.lstrip("*").strip("() "))
 
     def value(self, expr: str) -> Descriptor | None:
-        """Evaluate a descriptor expression: a name, or NAME | BIT, NAME & ~BIT (nT, af)."""
-        key = _norm(expr)
-        if key in self.values:
-            return self.values[key]
-        if key.startswith("(") and key.endswith(")"):
-            return self.value(key[1:-1])
-        m = re.fullmatch(r"(.+?)\s*\|\s*(\w+)", key)
-        if m and m.group(2) in self.bits:
-            base = self.value(m.group(1))
-            return None if base is None else _set(base, self.bits[m.group(2)], True)
-        m = re.fullmatch(r"(.+?)\s*&\s*~\s*\(?\s*(\w+)\s*\)?", key)
-        if m and m.group(2) in self.bits:
-            base = self.value(m.group(1))
-            return None if base is None else _set(base, self.bits[m.group(2)], False)
-        return None
+        return self.values.get(_norm(expr))
+
+    def flag(self, name: str) -> str | None:
+        return self.bits.get(_norm(name))
 
 
 def _norm(expr: str) -> str:
     return " ".join(expr.split())
 
 
-def _set(desc: Descriptor, bit: str, on: bool) -> Descriptor:
+def set_bit(desc: Descriptor, bit: str, on: bool) -> Descriptor:
     if bit == "nT":
         return replace(desc, nt=on)
     return replace(desc, af=1 if on else 0)
