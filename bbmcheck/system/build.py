@@ -126,6 +126,10 @@ class System:
     conflict_cache: dict[tuple[int, int], str | None] = field(default_factory=dict)
     mem_cache: dict[tuple, tuple[int, str] | None] = field(default_factory=dict)
     bits_cache: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    observe_cache: dict[tuple, list] = field(default_factory=dict)
+    level_rank: int = 0
+    may_abort: bool = True  # the level permits TLB conflict aborts for size changes
+    honours: list[bool] = field(default_factory=list)  # choice class -> nT=1 is honoured
 
     # ---- memory -------------------------------------------------------------------------
     def value(self, loc: Loc, vis: tuple[int, ...]) -> tuple[Descriptor, int]:
@@ -231,6 +235,9 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     system.bbm_events = bbm_events(system)
     _choices(system)
     _hot_tables(system)
+    system.level_rank = system.level.rank
+    system.may_abort = system.level.may_abort_on_size_change
+    system.honours = [honours_nt(system.level, c) for c in system.choices]
     return system
 
 

@@ -191,15 +191,15 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
         return (tlb, wc, 0, applied)  # row 3, RXFXTY: Access flag fault, never cached
     _, bits, shadow, block_nt, content, here, loc, ver = out
     choice = s.choices[ci]
-    if block_nt and s.level.rank == 0:
+    if block_nt and s.level_rank == 0:
         events.append(("nt-misuse", v, ai, "nt-walk-l0"))  # RDFJNG: bit 16 is RES0 without BBML1
-    if block_nt and honours_nt(s.level, choice):
+    if block_nt and s.honours[ci]:
         # row 5, RMRRPW
         if choice.nt_fault is NtFault.ALWAYS:
             _fault(s, v, ai, "nt-fault", events)
             return (tlb, wc, 0, applied)
         overlap = any(s.leaf_entries[b].content != content for b in bits_of(s, tlb & s.match_mask[ai]))
-        if s.level.may_abort_on_size_change and (overlap or s.config.rmrrpw is Rmrrpw.LITERAL):
+        if s.may_abort and (overlap or s.config.rmrrpw is Rmrrpw.LITERAL):
             events.append(("tlb-conflict", v, ai, "rmrrpw"))
         if choice.nt_cache is NtCache.SHADOW:
             tlb |= shadow
@@ -309,10 +309,19 @@ def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
 
 
 def observe(s: System, st: State) -> list[tuple[Action, list[Event]]]:
-    out = []
-    for v in range(len(st[3])):
-        for ai in range(len(s.addresses)):
-            evs = lookup_events(s, st, v, ai)
-            if evs:
-                out.append((("l", v, ai), evs))
-    return out
+    """Every lookup's events in this state. They depend only on the choice, pc, visible memory and
+    the TLBs (not on walk caches, walks or applied TLBIs), which is the memo key."""
+    ci, pc, vis, vcpus = st
+    key = (ci, pc, vis, tuple(vc[0] for vc in vcpus))
+    got = s.observe_cache.get(key)
+    if got is None:
+        got = []
+        for v, vc in enumerate(vcpus):
+            if not vc[0]:
+                continue
+            for ai in range(len(s.addresses)):
+                evs = lookup_events(s, st, v, ai)
+                if evs:
+                    got.append((("l", v, ai), evs))
+        s.observe_cache[key] = got
+    return got
