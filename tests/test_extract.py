@@ -117,3 +117,19 @@ def test_bad_input(tmp_path, capsys):
         loop = tmp_path / "loop.c"
         loop.write_text("static void f(kvm_pte_t *ptep)\n{\n    for (;;) { isb(); }\n}\n")
         extract(str(loop), "f", scen)
+
+
+def test_bad_scenario_and_primitive_map(tmp_path, capsys):
+    code = str(HERE / "kvm_replace_leaf.c")
+    scen = tmp_path / "s.toml"
+    scen.write_text('base = "split-bbm"\n\n[bitz]\nX = "nT"\n')
+    err = one_error(capsys, ["extract", code, "--function", "stage2_split_leaf", "--scenario", str(scen)])
+    assert err.startswith(f"{scen}:3:2: error: unknown key 'bitz'") and "did you mean 'bits'" in err
+    scen.write_text('base = "split-bbm"\n[bits]\nX = "dirty"\n')
+    err = one_error(capsys, ["extract", code, "--function", "stage2_split_leaf", "--scenario", str(scen)])
+    assert err.startswith(f"{scen}:3:5: error: bit 'dirty' is not modelled")
+    prims = tmp_path / "p.toml"
+    prims.write_text('[primitives]\nfoo = ["str {entri:0}, {desc:1}"]\n')
+    err = one_error(capsys, ["extract", code, "--function", "stage2_split_leaf", "--primitives", str(prims),
+                             "--scenario", str(HERE / "kvm_replace_leaf.scenario.toml")])
+    assert err.startswith(f"{prims}:2:7: error: unknown placeholder {{entri:0}}")

@@ -41,6 +41,11 @@ class Locator:
             m = pat.search(self.lines[i])
             if m:
                 return i + 1, m.start(2) + 1
+        # a section of its own: [key] or [key.sub] (or [section.key] below ``section``)
+        full = f"{section}.{key}" if section else key
+        for i, name in self.headers:
+            if name == full or name.startswith(full + "."):
+                return i + 1, self.lines[i].find(key) + 1
         return self.section(section)
 
     def value(self, section: str, key: str) -> tuple[int, int]:
