@@ -127,6 +127,7 @@ class System:
     mem_cache: dict[tuple, tuple[int, str] | None] = field(default_factory=dict)
     bits_cache: dict[int, tuple[int, ...]] = field(default_factory=dict)
     observe_cache: dict[tuple, list] = field(default_factory=dict)
+    starts_cache: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     level_rank: int = 0
     may_abort: bool = True  # the level permits TLB conflict aborts for size changes
     honours: list[bool] = field(default_factory=list)  # choice class -> nT=1 is honoured

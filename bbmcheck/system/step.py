@@ -56,17 +56,27 @@ def actions(s: System, st: State, evictions: bool = False) -> list[Action]:
         if walk:
             out.append(("s", v))
         else:
-            for ai in range(len(s.addresses)):
-                starts = {s.root}
-                for bit, ti in s.walk_starts[ai]:
-                    if wc >> bit & 1:
-                        starts.add(ti)
-                for ti in sorted(starts):
-                    out.append(("w", v, ai, ti))
+            out.extend(("w", v, ai, ti) for ai, ti in _walk_starts(s, wc))
         if evictions:
             out.extend(("e", v, 0, b) for b in _bits(tlb))
             out.extend(("e", v, 1, b) for b in _bits(wc))
     return out
+
+
+def _walk_starts(s: System, wc: int) -> tuple[tuple[int, int], ...]:
+    """(address, table) pairs a walk may start from: the root, or a cached pointer covering the
+    address; memoized per walk-cache content."""
+    got = s.starts_cache.get(wc)
+    if got is None:
+        pairs = []
+        for ai in range(len(s.addresses)):
+            starts = {s.root}
+            for bit, ti in s.walk_starts[ai]:
+                if wc >> bit & 1:
+                    starts.add(ti)
+            pairs += [(ai, ti) for ti in sorted(starts)]
+        got = s.starts_cache[wc] = tuple(pairs)
+    return got
 
 
 def _bits(x: int) -> list[int]:
@@ -207,7 +217,10 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
         tlb |= bits  # row 2: a valid leaf may be cached at any time (stage-2-only and combined)
     # ITHWDH: the translation just made must not differ from one cached anywhere
     differ = s.differs[ai].get(here, s.match_mask[ai])
-    if any(other[0] & differ for other in vcpus):
+    union = 0
+    for other in vcpus:
+        union |= other[0]
+    if union & differ:
         events.append(("stale-translation", v, ai, "incoherent"))
     if s.changed[ai] and s.final_leaf[ai] == (loc, ver):
         events.append(("witness", v, ai, "new-mapping"))
