@@ -6,9 +6,8 @@ way and cites the same rule.
 
 from __future__ import annotations
 
-from ..arch.descriptors import Descriptor
 from ..arch.tlbi import TLBI_OPS
-from .build import System
+from .build import FULL_DSB, STORE_DSB, System
 from .step import Action, State, _bits
 
 CAUSES: dict[str, tuple[str, str, str]] = {
@@ -64,10 +63,6 @@ def actor(action: Action) -> str:
     return f"vCPU{action[1]}"
 
 
-def _desc(d: Descriptor) -> str:
-    return d.text()
-
-
 def describe_action(s: System, st: State, action: Action) -> tuple[str, int | None]:
     kind = action[0]
     pc = st[1]
@@ -77,7 +72,7 @@ def describe_action(s: System, st: State, action: Action) -> tuple[str, int | No
     if kind == "p":
         loc = s.wlocs[action[1]]
         ver = st[2][action[1]] + 1
-        return f"store to {loc.text()} becomes visible to walkers: {_desc(s.versions[loc][ver])}", None
+        return f"store to {loc.text()} becomes visible to walkers: {s.versions[loc][ver].text()}", None
     if kind == "t":
         ins = s.program[action[2]]
         op = TLBI_OPS[ins.option]
@@ -118,9 +113,9 @@ def explain_step(s: System, st: State, action: Action, nxt: State, events: list[
                     "on and must see it after the updater's next DSB (RDDMVT, spec §5.2).")
         if ins.op == "dsb":
             parts = []
-            if nxt[2] != st[2] or ins.option in ("sy", "st", "ish", "ishst", "osh", "oshst"):
+            if ins.option in STORE_DSB:
                 parts.append("makes the updater's earlier stores visible to every walker (RDDMVT steps 2, 6)")
-            if ins.option in ("sy", "ish", "osh"):
+            if ins.option in FULL_DSB:
                 parts.append("completes the TLBIs issued before it on every PE (RDDMVT step 4, RYNJCP)")
             what = " and ".join(parts) or "orders nothing that other PEs' walkers observe"
             return f"DSB {ins.option.upper()} {what}."
