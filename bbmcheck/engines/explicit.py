@@ -1,8 +1,9 @@
 """Explicit-state breadth-first search over every interleaving.
 
 The visited set is a plain dict from the canonical state (vCPUs sorted, when symmetry is on) to
-``(parent key, action, depth)``; the queue holds concrete states, so every trace rebuilt from the
-parent map replays through ``step`` exactly. Events are recorded as they are generated: for each
+``(parent key, action index, depth)``, the index into ``actions(parent's concrete state)`` (for an
+initial state: its choice class). The queue holds concrete states, so a trace is rebuilt by
+replaying the indices from the initial state through ``step``, exactly. Events are recorded as they are generated: for each
 (property, choice) the shortest occurrence, and every ``pc`` at which the property was seen (to
 say when a hazard opens, when it closes and whether it persists after the sequence completes).
 """
@@ -35,7 +36,7 @@ class Occurrence:
 @dataclass
 class Exploration:
     system: System
-    visited: dict[State, tuple[State | None, Action | None, int]]
+    visited: dict[State, tuple[State | None, int, int]]
     occurrences: dict[tuple[str, int], Occurrence]
     complete: bool
     stop_reason: str
@@ -46,15 +47,24 @@ class Exploration:
     done_reached: set[int]  # choice classes in which the updater finished
     edges: list[tuple[State, State, Action]] | None = None  # every transition, when recorded
 
+    evictions: bool = False
+
     def trace_to(self, key: State) -> list[Action]:
-        out: list[Action] = []
+        """The actions from an initial state to ``key``: the action indices, replayed."""
+        indices: list[int] = []
         while True:
-            parent, action, _ = self.visited[key]
+            parent, index, _ = self.visited[key]
             if parent is None:
-                return out[::-1]
-            assert action is not None
-            out.append(action)
+                break
+            indices.append(index)
             key = parent
+        st = initial_states(self.system)[index]
+        out: list[Action] = []
+        for i in reversed(indices):
+            action = actions(self.system, st, self.evictions)[i]
+            out.append(action)
+            st, _ = step(self.system, st, action)
+        return out
 
 
 def explore(
@@ -69,7 +79,7 @@ def explore(
 ) -> Exploration:
     start = time.perf_counter()
     key_of = canonical if symmetry else (lambda st: st)
-    visited: dict[State, tuple[State | None, Action | None, int]] = {}
+    visited: dict[State, tuple[State | None, int, int]] = {}
     occ: dict[tuple[str, int], Occurrence] = {}
     done: set[int] = set()
     queue: deque[tuple[State, State, int]] = deque()
@@ -94,30 +104,30 @@ def explore(
             if action[0] != "u" and pc == end and (o.persisting is None or depth < o.persisting[0]):
                 o.persisting = (depth, key, action, ev)
 
-    def admit(st: State, parent: State | None, action: Action | None, depth: int) -> None:
+    def admit(st: State, parent: State | None, index: int, depth: int) -> None:
         key = key_of(st)
         if key in visited:
             return
-        visited[key] = (parent, action, depth)
+        visited[key] = (parent, index, depth)
         queue.append((st, key, depth))
         if st[1] == end:
             done.add(st[0])
         for look, evs in observe(s, st):
             record(evs, key, look, depth + 1, st[1], st[0])
 
-    for st in initial_states(s):
-        admit(st, None, None, 0)
+    for ci, st in enumerate(initial_states(s)):
+        admit(st, None, ci, 0)
     complete, reason = True, "exhaustive"
     last_report = start
     while queue:
         st, key, depth = queue.popleft()
         max_depth = max(max_depth, depth)
-        for action in actions(s, st, evictions):
+        for index, action in enumerate(actions(s, st, evictions)):
             nxt, events = step(s, st, action)
             transitions += 1
             if events:
                 record(events, key, action, depth + 1, st[1], st[0])
-            admit(nxt, key, action, depth + 1)
+            admit(nxt, key, index, depth + 1)
             if edges is not None:
                 edges.append((key, key_of(nxt), action))
         if len(visited) >= max_states:
@@ -143,4 +153,5 @@ def explore(
         max_depth=max_depth,
         done_reached=done,
         edges=edges,
+        evictions=evictions,
     )
