@@ -3,9 +3,10 @@
 The visited set is a plain dict from the canonical state (vCPUs sorted, when symmetry is on) to
 ``(parent key, action index, depth)``, the index into ``actions(parent's concrete state)`` (for an
 initial state: its choice class). The queue holds concrete states, so a trace is rebuilt by
-replaying the indices from the initial state through ``step``, exactly. Events are recorded as they are generated: for each
-(property, choice) the shortest occurrence, and every ``pc`` at which the property was seen (to
-say when a hazard opens, when it closes and whether it persists after the sequence completes).
+replaying the indices from the initial state through ``step``, exactly. Events are recorded as
+they are generated: for each (property, choice) the shortest occurrence, and every ``pc`` at
+which the property was seen (to say when a hazard opens, when it closes and whether it persists
+after the sequence completes).
 """
 
 from __future__ import annotations
