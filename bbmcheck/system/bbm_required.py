@@ -17,7 +17,7 @@ from ..arch.classify import Protocol, classify
 from ..arch.descriptors import Descriptor, size_at
 from ..arch.tlbi import TLBI_OPS
 from ..sequences.schema import Loc
-from .build import FULL_DSB, INVALID, STORE_DSB, System
+from .build import FULL_DSB, INVALID, STORE_DSB, System, _leaf_levels
 
 RULES = "RWHZWS, RDDMVT, RKFLJB, RPVTFW"
 
@@ -65,7 +65,7 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
             return {"s2-all", "combined", "walk"}
         return {"s2-leaf", "combined"}
 
-    def covers(loc: Loc, op_name: str, ipa: int | None, ttl: int | None) -> set[str]:
+    def covers(loc: Loc, old: Descriptor, op_name: str, ipa: int | None, ttl: int | None) -> set[str]:
         op = TLBI_OPS[op_name]
         if not op.broadcast:
             return set()
@@ -80,7 +80,9 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
                 got.add("s2-all")
         if op.combined:
             got.add("combined")
-        if op.walk and (ttl is None or lvl < ttl):
+        # RSQXYZ: a TTL hint is right for a table entry only if a leaf at that level lies below it
+        if op.walk and (ttl is None or (old.kind == "table" and ipa is not None
+                                        and ttl in _leaf_levels(s, old.next_table, ipa))):
             got.add("walk")
         return got
 
@@ -141,5 +143,5 @@ def bbm_events(s: System) -> dict[int, list[tuple[str, str]]]:
         elif ins.op == "tlbi":
             for loc, win in windows.items():
                 if win.visible:  # RTGVWD: a TLBI before the DSB may act before the store is seen
-                    win.issued |= covers(loc, ins.option, ins.ipa, ins.ttl)
+                    win.issued |= covers(loc, win.old, ins.option, ins.ipa, ins.ttl)
     return events

@@ -350,24 +350,29 @@ def _tlbi_tables(s: System) -> None:
                 continue  # the updater's PE runs no observer vCPU: a local TLBI reaches none (IDMCXY)
             issued.append(pc)
 
-            def in_scope(base: int, level: int, leaf: bool, ipa: int | None = ins.ipa,
+            def in_scope(base: int, level: int, below: str | None, ipa: int | None = ins.ipa,
                          ttl: int | None = ins.ttl) -> bool:
+                """Whether the TLBI must remove an entry at ``level`` mapping from ``base``: a leaf
+                (``below`` None) or a cached pointer to table ``below``."""
                 if ipa is not None and not base <= ipa < base + size_at(level):
                     return False
                 if ttl is None:
                     return True
-                # RSQXYZ: TTL names the leaf's level; a wrong hint requires nothing. Table entries on
-                # the walk to a level-ttl leaf sit above it.
-                return level == ttl if leaf else level < ttl
+                # RSQXYZ: TTL names the level of the leaf the walk for the address ends at; if it is
+                # wrong, nothing need be invalidated. A leaf entry is in scope when it is at that
+                # level; a table pointer only when a leaf at that level lies below it for the address.
+                if below is None:
+                    return level == ttl
+                return ipa is not None and ttl in _leaf_levels(s, below, ipa)
 
             leaf_kill = 0
             for i, e in enumerate(s.leaf_entries):
                 wanted = op.combined if e.kind == "comb" else op.s2_leaf
-                if wanted and in_scope(e.base, e.level, True):
+                if wanted and in_scope(e.base, e.level, None):
                     leaf_kill |= 1 << i
             walk_kill = 0
             for i, w in enumerate(s.walk_entries):
-                if op.walk and in_scope(w.base, w.level, False):
+                if op.walk and in_scope(w.base, w.level, w.next_table):
                     walk_kill |= 1 << i
             kills = set()
             for (ti, ai) in s.walk_loc:
@@ -377,11 +382,24 @@ def _tlbi_tables(s: System) -> None:
                     continue
                 a = s.addresses[ai]
                 parent_base = a - a % size_at(lvl - 1)
-                if in_scope(parent_base, lvl - 1, False):
+                if in_scope(parent_base, lvl - 1, name):
                     kills.add((ai, ti))
             s.tlbi_leaf_kill[pc] = leaf_kill
             s.tlbi_walk_kill[pc] = walk_kill
             s.tlbi_kills_walk[pc] = kills
+
+
+def _leaf_levels(s: System, table: str, ipa: int) -> set[int]:
+    """Levels of every leaf any version of the tables puts under ``table`` for ``ipa``."""
+    lvl = s.table_level[table]
+    loc = Loc(table, index_at(lvl, ipa))
+    out: set[int] = set()
+    for desc in _descs_at(s, loc):
+        if desc.is_leaf:
+            out.add(lvl)
+        elif desc.kind == "table":
+            out |= _leaf_levels(s, desc.next_table, ipa)
+    return out
 
 
 def _walk_final(s: System, a: int, mem: dict[Loc, tuple[Descriptor, int]]) -> tuple[Loc, Descriptor, int] | None:
@@ -406,7 +424,10 @@ def _final_mappings(s: System) -> None:
         s.mapped_after.append(f is not None)
         s.final_leaf.append((f[0], f[2]) if f else None)
         s.changed.append(f is not None and (b is None or (b[0], b[2]) != (f[0], f[2])))
-        s.final_content.append(s.leaf_entry(f[0], f[1], "s2").content if f else None)
+        # An AF=0 leaf is never cached (RXFXTY), so no cached entry is the final mapping: an AF=1 entry
+        # still used after the sequence is stale until a TLBI removes it (RGPPYH, spec §1.2 aging).
+        final = s.leaf_entry(f[0], f[1], "s2").content if f and f[1].af == 1 else None
+        s.final_content.append(final)
 
 
 def _choices(s: System) -> None:
@@ -438,7 +459,7 @@ def _hot_tables(s: System) -> None:
             elif desc.kind == "table":
                 outcomes.append(("T", s.walk_bit[s.walk_entry(loc, desc)], s.tables.index(desc.next_table)))
             elif desc.af == 0:
-                outcomes.append(("A",))
+                outcomes.append(("A", loc, ver))
             else:
                 bits = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "s2")]
                 if s.track_stage1:

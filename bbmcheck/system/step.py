@@ -198,6 +198,8 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
         # ARCHITECTURE.md, "monotone caching").
         return (tlb, wc | 1 << out[1], 1 + ai * len(s.tables) + out[2], applied)
     if kind == "A":
+        if s.changed[ai] and s.final_leaf[ai] == (out[1], out[2]):
+            events.append(("witness", v, ai, "new-mapping"))  # the final descriptor was read
         return (tlb, wc, 0, applied)  # row 3, RXFXTY: Access flag fault, never cached
     _, bits, shadow, block_nt, content, here, loc, ver = out
     choice = s.choices[ci]
