@@ -989,3 +989,32 @@ def test_every_row_the_model_implements_has_a_test():
             for group in re.findall(r"rows?((?:\d\d_?)+)", name):
                 covered |= {int(x) for x in re.findall(r"\d\d", group)}
     assert not sorted(set(ROWS) - covered), f"rows without a test: {sorted(set(ROWS) - covered)}"
+
+
+def test_row05_nt_on_a_page_in_the_tables_is_misuse():
+    """IPJZBK: nT exists only in block descriptors; a page carrying it in the tables before the
+    update is reported when a walk reads it, not only when the program stores one."""
+    from bbmcheck.sequences.edit import sequence
+
+    seq = sequence("nt-page", level="L1", vcpus=1, program=["dsb ish"], tables={
+        "T1": {"level": 1, "root": True, "entries": {1: "table T2"}},
+        "T2": {"level": 2, "entries": {0: "table T3"}},
+        "T3": {"level": 3, "entries": {0: "page oa=0x80000000 attr=normal perm=rw nT"}}})
+    assert verify(seq).finding("nt-misuse").verdict is Verdict.VIOLATED
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_row17_larger_entry_may_linger_after_a_split_from_bbml2(level):
+    """RKFLJB: from FEAT_BBML2 a block may be split with no TLBI after it and the larger entry may
+    linger (Linux split_pmd()); it is not a stale translation there (same OA, attributes and
+    permissions), while at L0/L1 the split needs BBM and the lingering block is stale."""
+    from bbmcheck.sequences.edit import sequence
+
+    seq = sequence("split-no-tlbi", level=level, vcpus=1, program=["dsb ishst", "stlr T1[1], table T2", "dsb ishst"],
+                   tables={"T1": {"level": 1, "root": True, "entries": {1: "block oa=0x80000000 attr=normal perm=rw"}},
+                           "T2": {"level": 2, "entries": {0: "block oa=0x80000000 attr=normal perm=rw"}}})
+    result = verify(seq)
+    stale = result.finding("stale-translation").verdict
+    assert (stale is Verdict.HOLDS) == (level in ("L2", "L2-noabort")), stale
+    assert (result.finding("bbm-required").verdict is Verdict.VIOLATED) == (level in ("L0", "L1"))
+    assert (result.finding("tlb-conflict").verdict is Verdict.VIOLATED) == (level != "L2-noabort")

@@ -467,14 +467,25 @@ def _hot_tables(s: System) -> None:
                 shadow = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "shadow")] if desc.nt else 0
                 here = (desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)
                 block_nt = desc.nt and desc.kind == "block"
-                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, desc, "s2").content, here, loc, ver))
+                nt_page = desc.nt and desc.kind != "block"  # IPJZBK: no nT outside block descriptors
+                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, desc, "s2").content, here, loc, ver,
+                                 nt_page))
         s.reads[(ti, ai)] = (s.wloc_index.get(loc, -1), outcomes)
     for ai, a in enumerate(s.addresses):
         trans = {b: (e.oa_at(a), e.attr) for b, e in enumerate(s.leaf_entries) if s.match_mask[ai] >> b & 1}
         s.trans.append(trans)
         s.differs.append({x: sum(1 << b for b, y in trans.items() if y != x) for x in set(trans.values())})
         final = s.final_content[ai]
-        s.not_final.append(sum(1 << b for b in trans if s.leaf_entries[b].content != final))
+        if final is not None and s.level.rank >= 2:
+            # From FEAT_BBML2 on a size change is not BBM-relevant (RKFLJB): an entry that differs
+            # from the final mapping only in size (same OA at the address, attributes and
+            # permissions) may linger after the sequence, as Linux's split_pmd() relies on.
+            level, base, oa, attr, perm = final
+            same = (oa + (a - base), attr, perm)
+            s.not_final.append(sum(1 << b for b in trans
+                                   if (trans[b][0], trans[b][1], s.leaf_entries[b].perm) != same))
+        else:
+            s.not_final.append(sum(1 << b for b in trans if s.leaf_entries[b].content != final))
     s.shadow_mask = sum(1 << b for b, e in enumerate(s.leaf_entries) if e.kind == "shadow")
     for pc in range(s.end + 1):
         freed = {s.tables[t] for t in s.freed[pc]}

@@ -201,8 +201,10 @@ def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, 
         if s.changed[ai] and s.final_leaf[ai] == (out[1], out[2]):
             events.append(("witness", v, ai, "new-mapping"))  # the final descriptor was read
         return (tlb, wc, 0, applied)  # row 3, RXFXTY: Access flag fault, never cached
-    _, bits, shadow, block_nt, content, here, loc, ver = out
+    _, bits, shadow, block_nt, content, here, loc, ver, nt_page = out
     choice = s.choices[ci]
+    if nt_page:
+        events.append(("nt-misuse", v, ai, "nt-not-block"))  # IPJZBK: nT only in block descriptors
     if block_nt and s.level_rank == 0:
         events.append(("nt-misuse", v, ai, "nt-walk-l0"))  # RDFJNG: bit 16 is RES0 without BBML1
     if block_nt and s.honours[ci]:
