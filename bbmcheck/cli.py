@@ -18,7 +18,7 @@ import typer
 
 from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
-from .sequences.load import MAX_VCPUS, bundled_models, load_model
+from .sequences.load import MAX_VCPUS, bundled_models, load_model, resolve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Model checker for Arm break-before-make safety of live translation-table updates.")
@@ -30,13 +30,15 @@ def _opt_error(option: str, message: str) -> InputError:
     return InputError("<command-line>", 1, _argv_col(option), message)
 
 
-def _argv_col(needle: str) -> int:
-    col = 1
+def _argv_col(needle: str, last: bool = False) -> int:
+    col, found = 1, 1
     for arg in _ARGV:
         if arg == needle or arg.startswith(needle + "="):
-            return col
+            if not last:
+                return col
+            found = col
         col += len(arg) + 1
-    return 1
+    return found
 
 
 def _enum(option: str, value: str, enum, both: bool = True):  # type: ignore[no-untyped-def]
@@ -79,6 +81,10 @@ def verify(
                                                    "name).")] = None,
     format: Annotated[str, typer.Option(help="Trace formats for --trace-out, comma-separated: "
                                         "itf,text,mermaid,dot,html,sarif.")] = "itf",
+    engine: Annotated[str, typer.Option(help="explicit (breadth-first search, the default) or bmc (bounded "
+                                        "model checking with z3).")] = "explicit",
+    bound: Annotated[int | None, typer.Option(help="Depth bound: BMC's unrolling (default 24), or a bound on "
+                                              "the explicit search's paths.")] = None,
 ) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .verify import Options
@@ -97,6 +103,13 @@ def verify(
         raise _opt_error("--max-states", f"--max-states must be positive, got {max_states}")
     if timeout is not None and not timeout > 0:
         raise _opt_error("--timeout", f"--timeout must be a positive number of seconds, got {timeout}")
+    if engine not in ("explicit", "bmc"):
+        raise _opt_error("--engine", f"invalid value '{engine}' for --engine (expected one of explicit, bmc)"
+                         + did_you_mean(engine, ["explicit", "bmc"]))
+    if bound is not None and not 1 <= bound <= 200:
+        raise _opt_error("--bound", f"--bound must be 1..200 steps, got {bound}")
+    if engine == "bmc" and evictions:
+        raise _opt_error("--evictions", "--evictions is explored by the explicit engine only")
     space = ChoiceSpace(
         nt_fault=_enum("--nt-fault", nt_fault, NtFault),
         nt_cache=_enum("--nt-cache", nt_cache, NtCache),
@@ -104,8 +117,11 @@ def verify(
     )
     (rm,) = _enum("--rmrrpw", rmrrpw, Rmrrpw, both=False)
     formats = _formats(format)
+    if trace_out is not None and os.path.exists(trace_out) and not os.path.isdir(trace_out):
+        # refused before the search, not after it (export.py checks again when writing)
+        raise _opt_error("--trace-out", f"--trace-out {trace_out} exists and is not a folder")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
-                      timeout=timeout, rmrrpw=rm, space=space)
+                      timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound)
     if from_code is not None:
         if model is not None:
             raise _opt_error("--from-code", "give a model or --from-code, not both")
@@ -113,11 +129,20 @@ def verify(
     elif model is None:
         raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
     else:
-        models = [load_model(model)]
+        models = [load_model(_model_arg(model))]
     if len(models) > 1 and json:
         raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
     codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
     return 1 if 1 in codes else max(codes)
+
+
+def _model_arg(model: str) -> str:
+    """The model argument is part of the command line: an unknown name or a missing file is located there."""
+    try:
+        resolve(model)
+    except InputError as e:
+        raise _opt_error(model, e.message) from None
+    return model
 
 
 def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None, strict: bool):  # type: ignore[no-untyped-def]
@@ -312,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(e, "format_message") and getattr(e, "exit_code", None) == 2:
             name = getattr(e, "option_name", None) or _param_name(e)
             col = _argv_col(name) if name else 1
+            extra = re.search(r"unexpected extra argument\S* \(([^ )]+)", e.format_message())
+            if not name and extra:  # click names extra arguments only in its message; they follow the others
+                col = _argv_col(extra.group(1), last=True)
             sys.stderr.write(f"<command-line>:1:{col}: error: {e.format_message()}\n")
             code = 2
         elif type(e).__name__ == "Abort":

@@ -96,6 +96,7 @@ class Stats:
     transitions: int
     seconds: float
     max_depth: int
+    queries: int = 0  # solver queries (SMT engines)
 
     @property
     def states_per_second(self) -> float:
@@ -120,6 +121,7 @@ class Result:
     universe: tuple[str, ...] = ()  # every implementation (full choice vector) the classes stand for
     notes: tuple[str, ...] = ()
     symmetry: bool = True
+    engine: str = "explicit"  # "explicit" (breadth-first search) or "bmc" (bounded model checking)
     # what was checked (sequence, options), for helpers that replay user-given steps; not data
     context: Any = field(default=None, compare=False, repr=False)
 

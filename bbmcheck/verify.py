@@ -31,18 +31,33 @@ class Options:
     timeout: float | None = None
     rmrrpw: Rmrrpw = Rmrrpw.OVERLAP
     space: ChoiceSpace = ChoiceSpace()
+    engine: str = "explicit"  # or "bmc"
+    bound: int | None = None  # depth bound: BMC's unrolling, or the explicit search's depth
+
+
+DEFAULT_BMC_BOUND = 24
 
 
 def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result:  # type: ignore[no-untyped-def]
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
     system = build(seq, config, vcpus=options.vcpus)
+    if options.engine == "bmc":
+        from .smt.bmc import bmc  # z3 is imported only when the SMT engine is asked for
+
+        depth = options.bound or DEFAULT_BMC_BOUND
+        bex = bmc(system, depth, timeout=options.timeout)
+        result = assemble(seq, system, bex, symmetry=False, depth=depth)  # type: ignore[arg-type]
+        return replace(result, context=(seq, options), engine="bmc")
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
-                 max_states=options.max_states, timeout=options.timeout, progress=progress)
-    return replace(assemble(seq, system, ex, symmetry=options.symmetry), context=(seq, options))
+                 max_states=options.max_states, timeout=options.timeout, progress=progress,
+                 depth_bound=options.bound)
+    return replace(assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound), context=(seq, options))
 
 
-def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool) -> Result:
+def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth: int | None = None) -> Result:
     bound = f"{s.vcpus} vCPU{'s' if s.vcpus != 1 else ''}, {len(s.addresses)} representative addresses"
+    if depth is not None:
+        bound += f", paths of at most {depth} steps"
     findings = tuple(_finding(seq, s, ex, prop, bound) for prop in PROPERTIES)
     classes = range(len(s.choices))
     witnesses = {"updater-done": all(ci in ex.done_reached for ci in classes)}
@@ -59,7 +74,7 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool) -> Re
         choices=tuple(c.label() for c in s.choices),
         complete=ex.complete,
         stop_reason=ex.stop_reason,
-        stats=Stats(ex.states, ex.transitions, ex.seconds, ex.max_depth),
+        stats=Stats(ex.states, ex.transitions, ex.seconds, ex.max_depth, getattr(ex, "queries", 0)),
         findings=findings,
         witnesses=witnesses,
         universe=tuple(c.label() for c in s.universe),

@@ -47,7 +47,7 @@ def variant(old: str, new: str) -> str:
 
 
 CASES = [
-    ("toml-syntax", variant('name = "m"', 'name = "m@@'), "invalid TOML"),
+    ("toml-syntax", variant('name = "m"', 'name = @@"m'), "invalid TOML"),
     ("missing-program", GOOD.replace(GOOD[GOOD.index("program"):GOOD.index("[tables.T1]")], "", 1).replace(
         'name = "m"', '@@name = "m"'), "missing required key 'program'"),
     ("program-after-section", GOOD.replace(GOOD[GOOD.index("program"):GOOD.index("[tables.T1]")], "", 1).replace(
@@ -62,7 +62,7 @@ CASES = [
     ("bad-ttl", variant("tlbi  vmalls12e1is", "tlbi  ipas2e1is, 0x40000000, ttl=@@7"), "TTL level hint must be 0..3"),
     ("unaligned-tlbi-ipa", variant("tlbi  vmalls12e1is", "tlbi  ipas2e1is, @@0x40000010"), "not 4 KiB-aligned"),
     ("unknown-dsb-option", variant("dsb   ish\n", "dsb   @@ishh\n"), "unknown DSB option 'ishh'"),
-    ("store-unknown-table", variant("str   T1[1], invalid", "@@str   T9[1], invalid"), "store to unknown table 'T9'"),
+    ("store-unknown-table", variant("str   T1[1], invalid", "str   @@T9[1], invalid"), "store to unknown table 'T9'"),
     ("index-out-of-range", variant("str   T1[1], invalid", "str   T1[@@600], invalid"), "out of range"),
     ("unknown-descriptor-name", variant("str   T1[1], invalid", "str   T1[1], @@new_blok"),
      "unknown descriptor name 'new_blok'"),
@@ -72,7 +72,7 @@ CASES = [
     ("block-at-level-3", variant("[tables.T2]\nlevel = 2", "[tables.T2]\nlevel = 3").replace(
         '"block oa=0x80000000 attr=normal perm=rw" }', '"@@block oa=0x80000000 attr=normal perm=rw" }'),
      "cannot stand at level 3"),
-    ("misaligned-block", variant('"block oa=0x80000000 attr=normal perm=rw" }', '"@@block oa=0x80001000" }'),
+    ("misaligned-block", variant('"block oa=0x80000000 attr=normal perm=rw" }', '"block @@oa=0x80001000" }'),
      "not aligned to the 2 MiB"),
     ("unknown-descriptor-field", variant('"block oa=0x80000000 attr=normal perm=rw" }',
                                          '"block oa=0x80000000 @@colour=red" }'), "unknown descriptor field 'colour'"),
@@ -82,14 +82,14 @@ CASES = [
     ("table-wrong-level", variant("[tables.T2]\nlevel = 2", "[tables.T2]\nlevel = 1").replace(
         '"block oa=0x80000000 attr=normal perm=rw" }', '"block oa=0x80000000 attr=normal perm=rw" }').replace(
         '{ 1 = "table T2" }', '{ 1 = "table @@T2" }'), "expected level 2"),
-    ("two-roots", variant("[tables.T2]\nlevel = 2", "@@[tables.T2]\nlevel = 2\nroot = true"), "exactly one table"),
+    ("two-roots", variant("[tables.T2]\nlevel = 2", "[tables.T2]\nlevel = 2\n@@root = true"), "exactly one table"),
     ("unknown-level", variant('level = "L0"', 'level = @@"L3"'), "unknown FEAT_BBM level 'L3'"),
     ("zero-vcpus", variant("vcpus = 2", "vcpus = @@0"), "vcpus must be a whole number"),
     ("unknown-claim-property", variant('invalid-window = "violated"', '@@invalid-windows = "violated"'),
      "did you mean 'invalid-window'"),
     ("bad-claim-value", variant('invalid-window = "violated"', 'invalid-window = @@"maybe"'), "must be one of"),
     ("bad-address", variant("vcpus = 2", 'vcpus = 2\naddresses = ["@@0xZZ"]'), "is not a number"),
-    ("free-unknown-table", variant("free  T2", "@@free  T5"), "free of unknown table 'T5'"),
+    ("free-unknown-table", variant("free  T2", "free  @@T5"), "free of unknown table 'T5'"),
     ("never-linked-table", variant("[observers]", "@@[tables.T9]\nlevel = 2\n\n[observers]"), "never linked"),
     ("missing-operand", variant("str   T1[1], invalid", "@@str   T1[1]"), "needs two operands"),
     ("dmb-not-modelled", variant("dsb   ish\nstlr", "@@dmb   ish\nstlr"),
@@ -161,4 +161,4 @@ def test_unknown_model_name_suggests_a_bundled_one(capsys):
 def test_missing_model_file(capsys, tmp_path):
     missing = tmp_path / "nope.toml"
     assert main(["verify", str(missing)]) == 2
-    assert capsys.readouterr().err.strip() == f"{missing}:1:1: error: no such model file"
+    assert capsys.readouterr().err.strip() == f"<command-line>:1:8: error: no such model file '{missing}'"

@@ -22,6 +22,7 @@ from ..errors import did_you_mean
 GRANULE_SHIFT = 12
 ENTRIES_PER_TABLE = 512
 LEVEL_SHIFT = {0: 39, 1: 30, 2: 21, 3: 12}
+OA_BITS = 48  # without FEAT_LPA2, as the model's IPAs
 
 ATTRS = ("normal", "normal-wt", "normal-nc", "device-nGnRnE", "device-nGnRE", "device-GRE")
 PERM_RE = re.compile(r"^(none|r?w?x?)$")
@@ -128,9 +129,13 @@ def parse_descriptor(text: str) -> Descriptor:
             raise DescriptorSyntaxError(pos, f"'{key}' given twice")
         if key == "oa":
             try:
-                fields["oa"] = parse_int(value)
+                oa = parse_int(value)
             except ValueError:
                 raise DescriptorSyntaxError(pos + 3, f"output address '{value}' is not a number") from None
+            if not 0 <= oa < 1 << OA_BITS:
+                raise DescriptorSyntaxError(pos + 3, f"output address '{value}' is not in 0..2^{OA_BITS}-1 "
+                                            f"(a 4 KiB-granule descriptor holds OA[{OA_BITS - 1}:12])")
+            fields["oa"] = oa
         elif key == "attr":
             match = [a for a in ATTRS if a.lower() == value.lower()]
             if not match:
@@ -155,17 +160,29 @@ def parse_descriptor(text: str) -> Descriptor:
     return Descriptor(kind, **fields)  # type: ignore[arg-type]
 
 
-def check_at_level(desc: Descriptor, level: int) -> str | None:
-    """Why ``desc`` cannot stand at ``level`` (4 KiB granule, D8.3), or None if it can."""
+def check_at_level(desc: Descriptor, level: int) -> tuple[str, str] | None:
+    """Why ``desc`` cannot stand at ``level`` (4 KiB granule, D8.3), or None if it can.
+
+    The answer is (field, message): the field at fault ("oa", or "" for the descriptor's kind), so
+    an error can point at the output address of a misaligned block rather than at the word 'block'.
+    """
     if desc.kind == "block" and level not in (1, 2):
-        return f"a block descriptor cannot stand at level {level} (4 KiB granule: levels 1 and 2 only)"
+        return "", f"a block descriptor cannot stand at level {level} (4 KiB granule: levels 1 and 2 only)"
     if desc.kind == "page" and level != 3:
-        return f"a page descriptor can only stand at level 3, not level {level}"
+        return "", f"a page descriptor can only stand at level 3, not level {level}"
     if desc.kind == "table" and level == 3:
-        return "a table descriptor cannot stand at level 3 (level 3 holds pages)"
+        return "", "a table descriptor cannot stand at level 3 (level 3 holds pages)"
     if desc.is_leaf and desc.oa % size_at(level):
-        return (
+        return "oa", (
             f"output address {desc.oa:#x} is not aligned to the {human_size(size_at(level))} "
             f"a level-{level} {desc.kind} maps"
         )
     return None
+
+
+def field_offset(text: str, field: str) -> int:
+    """0-based offset of ``field=`` in descriptor text (0, the start, if not written there)."""
+    if not field:
+        return 0
+    m = re.search(r"(?:^|\s)(" + re.escape(field) + r"=)", text, re.IGNORECASE)
+    return m.start(1) if m else 0

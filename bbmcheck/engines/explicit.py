@@ -77,6 +77,7 @@ def explore(
     timeout: float | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     record_edges: bool = False,
+    depth_bound: int | None = None,
 ) -> Exploration:
     start = time.perf_counter()
     key_of = canonical if symmetry else (lambda st: st)
@@ -113,6 +114,8 @@ def explore(
         queue.append((st, key, depth))
         if st[1] == end:
             done.add(st[0])
+        if depth_bound is not None and depth >= depth_bound:
+            return  # a lookup here would be an occurrence deeper than the bound
         for look, evs in observe(s, st):
             record(evs, key, look, depth + 1, st[1], st[0])
 
@@ -123,6 +126,9 @@ def explore(
     while queue:
         st, key, depth = queue.popleft()
         max_depth = max(max_depth, depth)
+        if depth_bound is not None and depth >= depth_bound:
+            complete, reason = False, f"depth bound of {depth_bound} reached"
+            continue
         for index, action in enumerate(actions(s, st, evictions)):
             nxt, events = step(s, st, action)
             transitions += 1

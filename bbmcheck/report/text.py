@@ -83,6 +83,10 @@ def render(result: Result, *, traces: bool = True) -> str:
                        "do what it says, so its verdicts prove nothing")
     s = result.stats
     status = "exhaustive" if result.complete else f"INCOMPLETE ({result.stop_reason})"
+    if result.engine == "bmc":
+        out.append(f"bounded model checking (z3): paths of at most {s.max_depth} steps, {s.queries:,} solver "
+                   f"queries; {status}")
+        return "\n".join(out) + "\n"
     sym = "symmetry on" if result.symmetry else "symmetry off"
     out.append(f"explored {s.states:,} states, {s.transitions:,} transitions, depth {s.max_depth}; {status}, {sym}")
     return "\n".join(out) + "\n"
@@ -91,6 +95,8 @@ def render(result: Result, *, traces: bool = True) -> str:
 def timing_line(result: Result) -> str:
     """Wall time varies run to run, so it is printed apart from the (byte-identical) report."""
     s = result.stats
+    if result.engine == "bmc":
+        return f"bbmcheck: {s.queries:,} solver queries to depth {s.max_depth} in {s.seconds:.3f} s\n"
     return f"bbmcheck: {s.states:,} states in {s.seconds:.3f} s ({s.states_per_second:,.0f} states/s)\n"
 
 

@@ -14,11 +14,14 @@ from typing import Any
 
 from ..arch.config import FeatBBM
 from ..arch.descriptors import (
+    ENTRIES_PER_TABLE,
     Descriptor,
     DescriptorSyntaxError,
     check_at_level,
+    field_offset,
     parse_descriptor,
     parse_int,
+    size_at,
 )
 from ..arch.rules import PROPERTIES
 from ..errors import InputError, did_you_mean
@@ -52,8 +55,10 @@ def resolve(name_or_path: str) -> Path:
     """A bundled model name or a path to a model file."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or "/" in name_or_path or path.exists():
+        if path.is_dir():
+            raise InputError(name_or_path, 1, 1, f"'{name_or_path}' is a folder, not a model file")
         if not path.is_file():
-            raise InputError(name_or_path, 1, 1, "no such model file")
+            raise InputError(name_or_path, 1, 1, f"no such model file '{name_or_path}'")
         return path
     models = bundled_models()
     if name_or_path in models:
@@ -72,7 +77,10 @@ def load_model(name_or_path: str) -> Sequence:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(shown, 1, e.start + 1, "model file is not UTF-8 text") from None
+        # e.start is a byte offset into the whole file: point at the line and character it falls on
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        col = len(raw[line_start:e.start].decode("utf-8")) + 1
+        raise InputError(shown, raw.count(b"\n", 0, e.start) + 1, col, "model file is not UTF-8 text") from None
     except OSError as e:
         raise InputError(shown, 1, 1, f"cannot read model file: {e.strerror}") from None
     return load_text(text, shown, sha256=hashlib.sha256(raw).hexdigest(), default_name=path.stem)
@@ -82,13 +90,47 @@ def load_text(text: str, file: str, *, sha256: str = "", default_name: str = "mo
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        # Python < 3.14 puts the position only in the message: "... (at line 3, column 7)"
-        msg = str(e)
-        m = re.search(r"\(at line (\d+), column (\d+)\)$", msg)
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (getattr(e, "lineno", 1), getattr(e, "colno", 1))
-        msg = msg[: m.start()].strip() if m else msg
+        line, col, msg = _toml_error_position(text, e)
         raise InputError(file, line, col, "invalid TOML: " + msg.replace("\n", "\\n")) from None
     return _Loader(text, file, data, sha256 or hashlib.sha256(text.encode()).hexdigest(), default_name).load()
+
+
+def _toml_error_position(text: str, e: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
+    """(line, col, message) for a tomllib error, pointing where the mistake was written.
+
+    Python < 3.14 puts the position only in the message: "... (at line 3, column 7)" or "... (at end
+    of document)". tomllib notices an unclosed string or a repeated key only further on; these
+    are moved back to the opening quote and to the repeated key.
+    """
+    msg = str(e)
+    lines = text.split("\n")
+    m = re.search(r"\(at line (\d+), column (\d+)\)$", msg)
+    if m:
+        line, col, msg = int(m.group(1)), int(m.group(2)), msg[: m.start()].strip()
+        if msg == "Illegal character '\\n'":
+            opened = max(lines[line - 1].rfind(q, 0, col - 1) for q in "\"'")
+            if opened >= 0:
+                return line, opened + 1, "unterminated string (a one-line string must end on its line)"
+        if msg in ("Cannot overwrite a value", "Unclosed array", "Unclosed inline table") or re.match(
+                r"Cannot declare .* twice$", msg):
+            # tomllib stands after the repeated or unclosed value (or header), maybe lines below: point at its key
+            line, col = Locator(text).statement_start(line)
+            msg += " (the key is already set above)" if msg.startswith("Cannot overwrite") else ""
+        return line, col, msg
+    if not msg.endswith("(at end of document)"):
+        return getattr(e, "lineno", 1), getattr(e, "colno", 1), msg
+    msg = msg[: -len("(at end of document)")].strip()
+    quote = {"Expected \"'''\"": "'", "Expected \"'\"": "'", "Unterminated string": '"'}.get(msg)
+    if quote:
+        # nothing after an unclosed string closes it, so the last such quote in the file opened it
+        at = text.rfind(quote)
+        opener = quote * 3 if text[max(0, at - 2):at + 1] == quote * 3 else quote
+        at -= len(opener) - 1
+        line = text.count("\n", 0, at) + 1
+        return line, at - (text.rfind("\n", 0, at) + 1) + 1, f"unterminated string (no closing {opener})"
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    return len(lines), len(lines[-1]) + 1, msg + " (reached the end of the file)"
 
 
 class _Loader:
@@ -98,6 +140,7 @@ class _Loader:
         self.loc = Locator(text)
         self.sha256 = sha256
         self.default_name = default_name
+        self.link_where: dict[tuple[str, int], tuple[int, int]] = {}  # (table, index) -> linked name's position
 
     def err(self, where: tuple[int, int], message: str) -> InputError:
         return InputError(self.file, where[0], where[1], message)
@@ -105,20 +148,23 @@ class _Loader:
     def _check_keys(self, section: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
-                raise self.err(
-                    self.loc.key(section, key), f"unknown key '{key}'" + did_you_mean(key, allowed)
-                )
+                hint = _misplaced_hint(section) if section and key in TOP_KEYS else did_you_mean(key, allowed)
+                raise self.err(self.loc.key(section, key), f"unknown key '{key}'{hint}")
+
+    def _check_misplaced(self) -> None:
+        """A required top-level key written below a [section] header is in that section (TOML rule):
+        say so where it was written, before that section's own checks give a puzzling error."""
+        for key in ("level", "program"):
+            if key in self.data:
+                continue
+            for section, table in _sections(self.data):
+                if key in table and not (section.startswith("tables.") and key in TABLE_KEYS):
+                    raise self.err(self.loc.key(section, key),
+                                   f"top-level key '{key}' is inside [{section}]" + _misplaced_hint(section))
 
     def _str(self, section: str, table: dict[str, Any], key: str, default: str | None = None) -> str:
         if key not in table:
             if default is None:
-                hint = ""
-                for name, sub in table.items():
-                    if isinstance(sub, dict) and key in sub:
-                        hint = (f" (it is inside [{name}]: in TOML a key after a [section] header belongs "
-                                "to that section, so put it before the first header)")
-                        return_where = self.loc.key(name, key)
-                        raise self.err(return_where, f"missing top-level key '{key}'{hint}")
                 raise self.err(self.loc.section(section) if section else (1, 1), f"missing required key '{key}'")
             return default
         value = table[key]
@@ -129,6 +175,7 @@ class _Loader:
     def load(self) -> Sequence:
         d = self.data
         self._check_keys("", d, TOP_KEYS)
+        self._check_misplaced()
         name = self._str("", d, "name", self.default_name)
         level_text = self._str("", d, "level")
         try:
@@ -141,7 +188,8 @@ class _Loader:
         descriptors = self._descriptors()
         tables = self._tables()
         program = self._program(descriptors)
-        vcpus, addresses = self._observers()
+        root_level = next(t.level for t in tables if t.root)
+        vcpus, addresses = self._observers(ENTRIES_PER_TABLE * size_at(root_level))
         claims = self._claims()
         expect = self._str("", d, "expect", "claims-hold")
         if expect not in EXPECT_VALUES:
@@ -179,8 +227,9 @@ class _Loader:
         try:
             return parse_descriptor(value)
         except DescriptorSyntaxError as e:
-            where = self.loc.text(section, value) or self.loc.value(section, key)
-            raise self.err((where[0], where[1] + e.offset), e.message) from None
+            line, col = self.loc.string_start(section, key)
+            hint = f" (top-level key '{key}' is inside [{section}]{_misplaced_hint(section)})"
+            raise self.err((line, col + e.offset), e.message + (hint if key in TOP_KEYS else "")) from None
 
     def _tables(self) -> tuple[TableDecl, ...]:
         section = self.data.get("tables")
@@ -211,32 +260,40 @@ class _Loader:
                 if not 0 <= index < 512:
                     raise self.err(self.loc.key(sec, key), f"entry index '{key}' is not a number in 0..511")
                 desc = self._descriptor(sec, key, value)
-                why = check_at_level(desc, lvl)
-                if why:
-                    raise self.err(self.loc.text(sec, value) or self.loc.key(sec, key), why)
+                line, col = self.loc.string_start(sec, key)
+                bad = check_at_level(desc, lvl)
+                if bad:
+                    raise self.err((line, col + field_offset(value, bad[0])), bad[1])
+                if desc.kind == "table":  # where the linked table's name is written, for _check_tree
+                    self.link_where[(name, index)] = (line, col + value.rindex(desc.next_table))
                 entries.append((index, desc))
             out.append(TableDecl(name, lvl, root, tuple(sorted(entries, key=lambda e: e[0])),
                                  self.loc.section(sec)[0]))
         roots = [t for t in out if t.root]
         if len(roots) != 1:
-            where = self.loc.section(f"tables.{roots[1].name}") if len(roots) > 1 else (1, 1)
+            where = self.loc.key(f"tables.{roots[1].name}", "root") if len(roots) > 1 else (1, 1)
             raise self.err(where, f"exactly one table must have root = true (found {len(roots)})")
         return tuple(out)
 
     def _program(self, descriptors: dict[str, Descriptor]) -> tuple[Instr, ...]:
         text = self._str("", self.data, "program")
         line0, col0 = self.loc.multiline_string_start("", "program")
+        vline, vcol = self.loc.value("", "program")
+        one_line = self.loc.lines[vline - 1][vcol - 1:vcol + 2] not in ("'''", '"""')
         out = []
         for k, line in enumerate(text.split("\n")):
             col = col0 if k == 0 else 1
-            instr = parse_line(line, file=self.file, line=line0 + k, col=col, descriptors=descriptors)  # type: ignore[arg-type]
+            if one_line:  # "str ...\ndsb ish": every instruction is on the key's line, after a two-character \n
+                col = col0 + sum(len(before) + 2 for before in text.split("\n")[:k])
+            instr = parse_line(line, file=self.file, line=line0 if one_line else line0 + k, col=col,
+                               descriptors=descriptors)  # type: ignore[arg-type]
             if instr is not None:
                 out.append(instr)
         if not out:
             raise self.err(self.loc.value("", "program"), "the program has no instructions")
         return tuple(out)
 
-    def _observers(self) -> tuple[int, tuple[int, ...] | None]:
+    def _observers(self, span: int) -> tuple[int, tuple[int, ...] | None]:
         section = self.data.get("observers", {})
         if not isinstance(section, dict):
             raise self.err(self.loc.key("", "observers"), "'observers' must be a table")
@@ -250,17 +307,22 @@ class _Loader:
         if not isinstance(raw, list) or not raw:
             raise self.err(self.loc.value("observers", "addresses"), "addresses must be a non-empty list")
         addrs = []
-        for item in raw:
+        places = self.loc.array_items("observers", "addresses")
+        for k, item in enumerate(raw):
+            # by position in the array: searching for the text would find "0x1000" inside "0x10000"
+            where = places[k] if k < len(places) else self.loc.value("observers", "addresses")
+            if isinstance(item, str):
+                where = (where[0], where[1] + 1)  # inside the quotes, like a descriptor's fields
             try:
                 value = parse_int(item) if isinstance(item, str) else item
                 if not isinstance(value, int) or isinstance(value, bool):
                     raise ValueError
             except ValueError:
-                where = self.loc.text("observers", str(item)) or self.loc.value("observers", "addresses")
                 raise self.err(where, f"address {item!r} is not a number") from None
             if value < 0 or value >= 1 << 48 or value % 4096:
-                where = self.loc.text("observers", str(item)) or self.loc.value("observers", "addresses")
                 raise self.err(where, f"address {value:#x} must be a 4 KiB-aligned IPA below 2^48")
+            if value >= span:
+                raise self.err(where, f"address {value:#x} is outside the {span:#x} bytes the root table maps")
             addrs.append(value)
         return vcpus, tuple(sorted(set(addrs)))
 
@@ -271,7 +333,8 @@ class _Loader:
         claims = {p: "holds" for p in PROPERTIES}
         for key, value in section.items():
             if key not in PROPERTIES:
-                raise self.err(self.loc.key("claims", key), f"unknown property '{key}'" + did_you_mean(key, PROPERTIES))
+                hint = _misplaced_hint("claims") if key in TOP_KEYS else did_you_mean(key, PROPERTIES)
+                raise self.err(self.loc.key("claims", key), f"unknown property '{key}'{hint}")
             if value not in CLAIM_VALUES:
                 raise self.err(
                     self.loc.value("claims", key),
@@ -297,18 +360,43 @@ class _Loader:
                 )
 
         for t in seq.tables:
-            for _, desc in t.entries:
-                check_link(desc, t.level, self.loc.text(f"tables.{t.name}", desc.next_table or "@@") or (t.line, 1))
+            for index, desc in t.entries:
+                check_link(desc, t.level, self.link_where.get((t.name, index), (t.line, 1)))
         for ins in seq.program:
-            where = (ins.line, ins.col)
             if ins.is_store:
                 assert ins.loc is not None and ins.desc is not None
                 if ins.loc.table not in levels:
-                    raise self.err(where, f"store to unknown table '{ins.loc.table}'"
+                    raise self.err(_operand(ins, ins.loc.table), f"store to unknown table '{ins.loc.table}'"
                                    + did_you_mean(ins.loc.table, levels))
-                why = check_at_level(ins.desc, levels[ins.loc.table])
-                if why:
-                    raise self.err(where, why)
-                check_link(ins.desc, levels[ins.loc.table], where)
+                # the descriptor operand follows the entry's ', '
+                dpos = len(ins.text) - len(ins.text[ins.text.index(",") + 1:].lstrip())
+                bad = check_at_level(ins.desc, levels[ins.loc.table])
+                if bad:
+                    at = dpos + field_offset(ins.text[dpos:], bad[0])
+                    raise self.err((ins.line, ins.col + at), bad[1])
+                if ins.desc.kind == "table":
+                    check_link(ins.desc, levels[ins.loc.table], _operand(ins, ins.desc.next_table, dpos))
             if ins.op == "free" and ins.table not in levels:
-                raise self.err(where, f"free of unknown table '{ins.table}'" + did_you_mean(ins.table, levels))
+                raise self.err(_operand(ins, ins.table),
+                               f"free of unknown table '{ins.table}'" + did_you_mean(ins.table, levels))
+
+
+def _operand(ins: Instr, word: str, start: int = 0) -> tuple[int, int]:
+    """Where ``word`` is written among the operands of ``ins`` (ins.text starts at ins.col)."""
+    at = ins.text.find(word, max(start, len(ins.text.split(None, 1)[0])))
+    return ins.line, ins.col + (at if at >= 0 else start)
+
+
+def _misplaced_hint(section: str) -> str:
+    return (f": in TOML a key after the [{section}] header belongs to that section; a top-level key "
+            "must come first, so put it before the first header")
+
+
+def _sections(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every [section] below the top level, dotted names first to last, sub-sections included."""
+    out = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            name = f"{prefix}.{key}" if prefix else key
+            out += [(name, value), *_sections(value, name)]
+    return out

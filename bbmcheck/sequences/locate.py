@@ -1,7 +1,8 @@
 """Find where a TOML key or value was written, for ``file:line:col`` errors.
 
 ``tomllib`` returns plain values without positions; this scans the raw text by section headers
-and keys. It is only used to point at an error, never to read values.
+and keys. It is only used to point at an error, never to read values. Comments are blanked
+before any search, so a comment that mentions a key or a table name is never pointed at.
 """
 
 from __future__ import annotations
@@ -9,24 +10,65 @@ from __future__ import annotations
 import re
 
 
+def _split_lines(text: str) -> list[str]:
+    # tomllib counts lines by '\n' only; str.splitlines() would also split at \f, \v, U+2028, ...
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def _blank_comments(lines: list[str]) -> tuple[list[str], list[bool]]:
+    """The lines with every '#' comment replaced by spaces (a '#' inside a string is kept), and for
+    each line whether it continues a statement begun above (in a multi-line string or an open [ or {)."""
+    out = []
+    continued = []
+    quote = ""  # the delimiter of the string open at this point, or ""
+    depth = 0  # brackets open outside strings
+    for line in lines:
+        continued.append(bool(quote) or depth > 0)
+        chars = list(line)
+        i = 0
+        while i < len(line):
+            if quote:
+                if quote[0] == '"' and line[i] == "\\":
+                    i += 2
+                elif line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                else:
+                    i += 1
+            elif line[i] == "#":
+                chars[i:] = " " * (len(line) - i)
+                break
+            elif line[i] in "'\"":
+                quote = line[i] * 3 if line.startswith(line[i] * 3, i) else line[i]
+                i += len(quote)
+            else:
+                depth = max(0, depth + (line[i] in "[{") - (line[i] in "]}"))
+                i += 1
+        if len(quote) == 1:
+            quote = ""  # only triple-quoted strings span lines
+        out.append("".join(chars))
+    return out, continued
+
+
 class Locator:
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.lines, self.continued = _blank_comments(_split_lines(text))
         self.headers: list[tuple[int, str]] = []  # (0-based line, dotted section name)
         for i, line in enumerate(self.lines):
-            m = re.match(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$", line)
+            m = re.match(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*$", line)
             if m:
                 name = ".".join(part.strip().strip('"').strip("'") for part in m.group(1).split("."))
                 self.headers.append((i, name))
 
     def _span(self, section: str) -> tuple[int, int]:
+        """0-based [start, end) lines of ``section``, its sub-sections ([tables.T2.entries]) included."""
         if not section:
             end = self.headers[0][0] if self.headers else len(self.lines)
             return 0, end
         for n, (i, name) in enumerate(self.headers):
             if name == section:
-                end = self.headers[n + 1][0] if n + 1 < len(self.headers) else len(self.lines)
-                return i, end
+                later = (j for j, other in self.headers[n + 1:] if not other.startswith(section + "."))
+                return i, next(later, len(self.lines))
         return 0, len(self.lines)
 
     def section(self, section: str) -> tuple[int, int]:
@@ -36,7 +78,8 @@ class Locator:
     def key(self, section: str, key: str) -> tuple[int, int]:
         """1-based (line, col) of ``key =`` inside ``section`` (top level for '')."""
         start, end = self._span(section)
-        pat = re.compile(r'(^|[{,\s])("?' + re.escape(key) + r'"?)\s*=')
+        # a key starts a line, follows '{' or ',' in an inline table, or '.' in a dotted key
+        pat = re.compile(r"(^|[{,.\s])([\"']?" + re.escape(key) + r"[\"']?)\s*=")
         for i in range(start, end):
             m = pat.search(self.lines[i])
             if m:
@@ -56,9 +99,60 @@ class Locator:
         if eq < 0:
             return line, col
         after = eq + 1
-        while after < len(text) and text[after] == " ":
+        while after < len(text) and text[after] in " \t":
             after += 1
         return line, after + 1
+
+    def string_start(self, section: str, key: str) -> tuple[int, int]:
+        """1-based (line, col) of the first character inside the string value of ``key``."""
+        line, col = self.value(section, key)
+        rest = self.lines[line - 1][col - 1:]
+        for delim in ("'''", '"""', "'", '"'):
+            if rest.startswith(delim):
+                return line, col + len(delim)
+        return line, col
+
+    def array_items(self, section: str, key: str) -> list[tuple[int, int]]:
+        """1-based (line, col) of each element of the array value of ``key`` (which may span lines)."""
+        line, col = self.value(section, key)
+        out: list[tuple[int, int]] = []
+        depth, quote, expect = 0, "", False
+        for i in range(line - 1, len(self.lines)):
+            text = self.lines[i]
+            j = col - 1 if i == line - 1 else 0
+            while j < len(text):
+                c = text[j]
+                if quote:
+                    if c == "\\" and quote == '"':
+                        j += 1
+                    elif c == quote:
+                        quote = ""
+                elif c.isspace():
+                    pass
+                elif c == ",":
+                    expect = depth == 1
+                elif c in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return out
+                else:
+                    if depth == 1 and expect:
+                        out.append((i + 1, j + 1))
+                        expect = False
+                    if c in "[{":
+                        depth += 1
+                        expect = depth == 1
+                    elif c in "'\"":
+                        quote = c
+                j += 1
+        return out
+
+    def statement_start(self, line: int) -> tuple[int, int]:
+        """1-based (line, col) where the statement that ``line`` belongs to begins."""
+        while line > 1 and self.continued[line - 1]:
+            line -= 1
+        text = self.lines[line - 1]
+        return line, len(text) - len(text.lstrip()) + 1
 
     def text(self, section: str, needle: str) -> tuple[int, int] | None:
         """1-based position of the first occurrence of ``needle`` inside ``section``."""

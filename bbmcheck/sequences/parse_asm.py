@@ -21,6 +21,7 @@ from ..errors import InputError, did_you_mean
 from .schema import DSB_OPTIONS, MNEMONICS, Instr, Loc
 
 ENTRY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\s*[0-9A-Za-z_]+\s*)\]$")
+ENTRY_START_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^\]]*\]")
 
 
 def strip_comment(text: str) -> str:
@@ -54,6 +55,11 @@ def parse_line(
     here = (line, col + start)
 
     if op in ("str", "stlr"):
+        m = ENTRY_START_RE.match(operands[0][0]) if len(operands) == 1 else None
+        if m and operands[0][0][m.end():].strip():  # "str T1[1] invalid": the ',' is missing
+            word = operands[0][0][m.end():].split()[0]
+            at = operands[0][1] + operands[0][0].index(word, m.end())
+            raise err(at, f"expected ',' before '{word}': {op} <table>[<index>], <descriptor>")
         if len(operands) < 2:
             raise err(start, f"'{op}' needs two operands: {op} <table>[<index>], <descriptor>")
         (entry, epos), *desc_parts = operands
@@ -96,6 +102,9 @@ def parse_line(
         raise err(start, "'tlbi' needs an operation, e.g. tlbi vmalls12e1is")
     name, npos = operands[0]
     tlbi = TLBI_OPS.get(name.lower())
+    first, *more = name.split()
+    if tlbi is None and first.lower() in TLBI_OPS:  # "tlbi ipas2e1is 0x40000000": the ',' is missing
+        raise err(npos + name.index(more[0], len(first)), f"expected ',' before '{more[0]}': tlbi <operation>, <ipa>")
     if tlbi is None:
         raise err(npos, f"unknown or unmodelled TLBI operation '{name}'" + did_you_mean(name.lower(), TLBI_OPS))
     ipa: int | None = None
@@ -115,6 +124,8 @@ def parse_line(
             ipa = parse_int(word)
         except ValueError:
             raise err(wpos, f"'{word}' is not an intermediate physical address") from None
+        if not 0 <= ipa < 1 << 48:
+            raise err(wpos, f"IPA '{word}' is not in 0..2^48-1 (the model's IPAs are 48-bit)")
     if tlbi.by_ipa and ipa is None:
         raise err(npos, f"'tlbi {tlbi.name}' needs an IPA operand, e.g. tlbi {tlbi.name}, 0x40000000")
     if not tlbi.by_ipa and ipa is not None:
