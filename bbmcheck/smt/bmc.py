@@ -36,9 +36,9 @@ def _solver() -> z3.Solver:
 class Unrolling:
     """States 0..k, transitions 0..k-1, added on demand."""
 
-    def __init__(self, s: System, bitvectors: bool = True) -> None:
+    def __init__(self, s: System, bitvectors: bool = True, only: int | None = None) -> None:
         self.s = s
-        self.enc = Encoder(s, bitvectors)
+        self.enc = Encoder(s, bitvectors, only)
         self.lay = self.enc.layout
         self.solver = _solver()
         self.states: list[Env] = [self.lay.fresh("@0")]
@@ -127,10 +127,12 @@ class BmcExploration:
         return self.paths[key]
 
 
-def bmc(s: System, bound: int, *, windows: bool = True, timeout: float | None = None) -> BmcExploration:
-    """Every (property, class) occurrence up to depth ``bound``, shortest first."""
+def bmc(s: System, bound: int, *, windows: bool = True, timeout: float | None = None,
+        only: int | None = None) -> BmcExploration:
+    """Every (property, class) occurrence up to depth ``bound``, shortest first (with ``only``: the
+    system whose observers walk and look up that address index alone)."""
     start = time.perf_counter()
-    un = Unrolling(s)
+    un = Unrolling(s, only=only)
     occ: dict[tuple[str, int], Occurrence] = {}
     paths: dict[tuple, list[tuple]] = {}
     queries = 0
