@@ -55,8 +55,12 @@ class Layout:
     width: int = 0  # bit-vector width: every value fits, with a spare sign bit
 
     @classmethod
-    def of(cls, s: System, bitvectors: bool = False) -> Layout:
+    def of(cls, s: System, bitvectors: bool = False, only: int | None = None) -> Layout:
+        """With ``only``, the TLB and walk-cache bits of entries covering that address alone: a walk of
+        it fills no other (every entry it reads covers it)."""
         lay = cls(s, bitvectors)
+        leaf = range(len(s.leaf_entries)) if only is None else _bits(s.match_mask[only])
+        walk = range(len(s.walk_entries)) if only is None else sorted(b for b, _ti in s.walk_starts[only])
         lay.ints["ci"] = (0, len(s.choices) - 1)
         lay.ints["pc"] = (0, s.end)
         for i, loc in enumerate(s.wlocs):
@@ -66,8 +70,8 @@ class Layout:
             lay.ints[f"walk{v}"] = (0, nwalk - 1)
         lay.names = list(lay.ints)
         for v in range(s.vcpus):
-            lay.names += [f"tlb{v}_{b}" for b in range(len(s.leaf_entries))]
-            lay.names += [f"wc{v}_{b}" for b in range(len(s.walk_entries))]
+            lay.names += [f"tlb{v}_{b}" for b in leaf]
+            lay.names += [f"wc{v}_{b}" for b in walk]
             lay.names += [f"app{v}_{t}" for t in sorted(s.tlbi_leaf_kill)]
         lay.width = max(hi for _lo, hi in lay.ints.values()).bit_length() + 1
         return lay
@@ -107,7 +111,7 @@ class Layout:
             return model.eval(env[n], model_completion=True).as_long()
 
         def bv(n: str) -> bool:
-            return z3.is_true(model.eval(env[n], model_completion=True))
+            return n in env and z3.is_true(model.eval(env[n], model_completion=True))
 
         vis = tuple(iv(f"vis{i}") for i in range(len(s.wlocs)))
         vcpus = []
@@ -130,9 +134,11 @@ def _all(xs: list[Expr]) -> Expr:
 class Encoder:
     """Builds the templates and lookup predicates of one system over a given state copy."""
 
-    def __init__(self, s: System, bitvectors: bool = False) -> None:
+    def __init__(self, s: System, bitvectors: bool = False, only: int | None = None) -> None:
         self.s = s
-        self.layout = Layout.of(s, bitvectors)
+        # ``only``: observers walk and look up this address index alone (prove.py, per-address proofs)
+        self.addrs = list(range(len(s.addresses))) if only is None else [only]
+        self.layout = Layout.of(s, bitvectors, only)
         self.num = self.layout.num
         nt = len(s.tables)
         self.ntables = nt
@@ -172,7 +178,7 @@ class Encoder:
         for v in range(s.vcpus):
             for t in sorted(s.tlbi_leaf_kill):
                 out.append(self._tlbi(env, v, t))
-            for ai in range(len(s.addresses)):
+            for ai in self.addrs:
                 starts: dict[int, list[int]] = {s.root: []}
                 for bit, ti in s.walk_starts[ai]:
                     starts.setdefault(ti, []).append(bit)
@@ -181,6 +187,8 @@ class Encoder:
                     guard = z3.And(env[f"walk{v}"] == 0, cached)
                     out += self._read(env, v, ai, ti, guard, ("w", v, ai, ti))
             for (ti, ai) in sorted(s.walk_loc):
+                if ai not in self.addrs:
+                    continue
                 guard = env[f"walk{v}"] == self.walk_code(ai, ti)
                 out += self._read(env, v, ai, ti, guard, ("s", v))
         return out
@@ -202,11 +210,11 @@ class Encoder:
                     not_yet = {t: z3.Not(env[f"app{v}_{t}"]) for t in pend}
                     for b in range(len(s.leaf_entries)):
                         killers = [not_yet[t] for t in pend if s.tlbi_leaf_kill[t] >> b & 1]
-                        if killers:
+                        if killers and f"tlb{v}_{b}" in env:
                             upd[f"tlb{v}_{b}"] = z3.And(env[f"tlb{v}_{b}"], z3.Not(_any(killers)))
                     for b in range(len(s.walk_entries)):
                         killers = [not_yet[t] for t in pend if s.tlbi_walk_kill[t] >> b & 1]
-                        if killers:
+                        if killers and f"wc{v}_{b}" in env:
                             upd[f"wc{v}_{b}"] = z3.And(env[f"wc{v}_{b}"], z3.Not(_any(killers)))
                     walk = env[f"walk{v}"]
                     dropped = [z3.And(not_yet[t], walk == self.walk_code(ai, ti))
@@ -242,10 +250,10 @@ class Encoder:
         guard = z3.And(self.pc_in(env, self.pending_pcs[t]), z3.Not(env[f"app{v}_{t}"]))
         upd: dict[str, Expr] = {f"app{v}_{t}": z3.BoolVal(True)}
         for b in range(len(s.leaf_entries)):
-            if s.tlbi_leaf_kill[t] >> b & 1:
+            if s.tlbi_leaf_kill[t] >> b & 1 and f"tlb{v}_{b}" in env:
                 upd[f"tlb{v}_{b}"] = z3.BoolVal(False)
         for b in range(len(s.walk_entries)):
-            if s.tlbi_walk_kill[t] >> b & 1:
+            if s.tlbi_walk_kill[t] >> b & 1 and f"wc{v}_{b}" in env:
                 upd[f"wc{v}_{b}"] = z3.BoolVal(False)
         kills = sorted(s.tlbi_kills_walk[t])
         if kills:  # RLXHLD: walks in flight holding old table information in scope are discarded
@@ -330,7 +338,7 @@ class Encoder:
         """``(("l", v, a), property, cause, condition)`` for every lookup event (step.lookup_events)."""
         s = self.s
         out: list[tuple[tuple, str, str, Expr]] = []
-        for ai in range(len(s.addresses)):
+        for ai in self.addrs:
             match = _bits(s.match_mask[ai])
             trans = s.trans[ai]
             mem = self._memory(env, ai)

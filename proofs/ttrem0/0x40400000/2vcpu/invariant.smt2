@@ -1,0 +1,3 @@
+; Inv for address 0x40400000, 2 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
+(define-fun inv () Bool
+  true)

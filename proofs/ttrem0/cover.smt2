@@ -1,0 +1,21 @@
+; bbmcheck proof obligation: every address the root table maps is like a representative
+; expected: unsat
+(set-logic QF_BV)
+(declare-fun a () (_ BitVec 64))
+(assert
+ (let (($x1701 (and (bvuge a (_ bv1075838976 64)) (bvult a (_ bv1077936128 64)))))
+(let (($x1697 (not $x1701)))
+(let (($x1711 (and (bvuge a (_ bv1073741824 64)) (bvult a (_ bv2147483648 64)))))
+(let (($x1478 (and $x1711 (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64)) true) (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)) true))))
+(let (($x1446 (bvult a (_ bv549755813888 64))))
+(let (($x1493 (bvuge a (_ bv0 64))))
+(let (($x1442 (and $x1493 $x1446)))
+(let (($x1694 (and $x1442 (= (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)))))
+(let (($x1506 (and $x1711 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)))))
+(let (($x1482 (and $x1694 $x1506 (and $x1701 (and (distinct (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)) true)))))
+(let (($x1491 (not (and $x1694 $x1506 (and $x1701 (= (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)))))))
+(let (($x825 (not (and $x1694 (and $x1711 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64))) $x1697))))
+(let (($x1696 (and (and $x1442 (and (distinct (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)) true)) (not $x1711) $x1697)))
+(and $x1493 $x1446 (not $x1696) $x825 $x1491 (not $x1482) (not (and $x1694 $x1478 $x1697)))))))))))))))))
+(check-sat)
+(exit)

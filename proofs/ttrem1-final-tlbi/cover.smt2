@@ -1,0 +1,21 @@
+; bbmcheck proof obligation: every address the root table maps is like a representative
+; expected: unsat
+(set-logic QF_BV)
+(declare-fun a () (_ BitVec 64))
+(assert
+ (let (($x261 (and (bvuge a (_ bv1075838976 64)) (bvult a (_ bv1077936128 64)))))
+(let (($x2151 (not $x261)))
+(let (($x2206 (and (bvuge a (_ bv1073741824 64)) (bvult a (_ bv2147483648 64)))))
+(let (($x2178 (and $x2206 (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64)) true) (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)) true))))
+(let (($x2257 (bvult a (_ bv549755813888 64))))
+(let (($x5747 (bvuge a (_ bv0 64))))
+(let (($x2247 (and $x5747 $x2257)))
+(let (($x3191 (and $x2247 (= (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)))))
+(let (($x2161 (and $x2206 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)))))
+(let (($x2214 (and $x3191 $x2161 (and $x261 (and (distinct (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)) true)))))
+(let (($x2225 (not (and $x3191 $x2161 (and $x261 (= (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)))))))
+(let (($x2188 (not (and $x3191 (and $x2206 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64))) $x2151))))
+(let (($x2152 (and (and $x2247 (and (distinct (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)) true)) (not $x2206) $x2151)))
+(and $x5747 $x2257 (not $x2152) $x2188 $x2225 (not $x2214) (not (and $x3191 $x2178 $x2151)))))))))))))))))
+(check-sat)
+(exit)

@@ -1,0 +1,3 @@
+; Inv for address 0x0, 2 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
+(define-fun inv () Bool
+  true)

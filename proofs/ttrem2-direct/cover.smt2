@@ -1,0 +1,21 @@
+; bbmcheck proof obligation: every address the root table maps is like a representative
+; expected: unsat
+(set-logic QF_BV)
+(declare-fun a () (_ BitVec 64))
+(assert
+ (let (($x1668 (and (bvuge a (_ bv1075838976 64)) (bvult a (_ bv1077936128 64)))))
+(let (($x826 (not $x1668)))
+(let (($x1721 (and (bvuge a (_ bv1073741824 64)) (bvult a (_ bv2147483648 64)))))
+(let (($x1284 (and $x1721 (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64)) true) (and (distinct (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)) true))))
+(let (($x1332 (bvult a (_ bv549755813888 64))))
+(let (($x1286 (bvuge a (_ bv0 64))))
+(let (($x903 (and $x1286 $x1332)))
+(let (($x1641 (and $x903 (= (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)))))
+(let (($x1296 (and $x1721 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv1 64)))))
+(let (($x1288 (and $x1641 $x1296 (and $x1668 (and (distinct (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)) true)))))
+(let (($x1298 (not (and $x1641 $x1296 (and $x1668 (= (bvlshr (bvsub a (_ bv1075838976 64)) (_ bv12 64)) (_ bv0 64)))))))
+(let (($x1680 (not (and $x1641 (and $x1721 (= (bvlshr (bvsub a (_ bv1073741824 64)) (_ bv21 64)) (_ bv0 64))) $x826))))
+(let (($x1663 (and (and $x903 (and (distinct (bvlshr (bvsub a (_ bv0 64)) (_ bv30 64)) (_ bv1 64)) true)) (not $x1721) $x826)))
+(and $x1286 $x1332 (not $x1663) $x1680 $x1298 (not $x1288) (not (and $x1641 $x1284 $x826)))))))))))))))))
+(check-sat)
+(exit)
