@@ -181,3 +181,16 @@ def test_prove_refuses_a_foreign_folder(tmp_path: Path, capsys) -> None:
     assert main(["prove", "split-bbm", "--out", str(foreign)]) == 2
     assert "not a bbmcheck certificate folder" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text() == "keep me\n"
+
+
+def test_failed_locality_falls_back_to_unknown(monkeypatch, tmp_path: Path, capsys) -> None:
+    """If observers interfered (as hardware AF updates would), no PROVED and no certificate."""
+    import bbmcheck.smt.prove as prove_mod
+
+    monkeypatch.setattr(prove_mod, "_locality", lambda enc, v, single: z3.BoolVal(True))
+    result = prove_mod.prove(load_model("split-bbm"), jobs=1)
+    assert result.obligations == []
+    statuses = {p.property: p for p in result.properties}
+    assert statuses["tlb-conflict"].status == "UNKNOWN"
+    assert "observers interfere" in statuses["tlb-conflict"].note
+    assert statuses["invalid-window"].status == "VIOLATED"

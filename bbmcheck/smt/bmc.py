@@ -97,6 +97,11 @@ class Unrolling:
                        if p == prop and z3.is_true(model.eval(c, model_completion=True))]
         for last in candidates:
             rows = replay(s, ci, acts + [last])  # raises ReplayError: an engine bug, exit 4
+            if self.enc.addrs == list(range(len(s.addresses))):
+                # the solver's states, decoded, must be the states the explicit semantics reaches
+                for j, (pre, _action, _post, _events) in enumerate(rows):
+                    if self.lay.decode(model, self.states[j]) != pre:
+                        raise ReplayError(j, "the solver's state differs from the replayed one")
             for ev in rows[-1][3]:
                 if ev[0] == prop:
                     return ci, acts + [last], ev
