@@ -28,7 +28,7 @@ import z3
 from ..arch.config import NtCache, NtFault, Rmrrpw
 from ..arch.descriptors import Descriptor
 from ..system.build import FULL_DSB, INVALID, STORE_DSB, System
-from ..system.step import CONFLICT_ORDER, conflict_cause
+from ..system.step import CONFLICT_ORDER, _bits, conflict_cause
 
 Expr = Any  # a z3 term: z3's operators are dynamically typed, so the alias is Any for mypy
 Env = dict[str, Expr]
@@ -393,16 +393,6 @@ class Encoder:
 
         walk(s.root, z3.BoolVal(True))
         return out
-
-
-def _bits(x: int) -> list[int]:
-    out, i = [], 0
-    while x:
-        if x & 1:
-            out.append(i)
-        x >>= 1
-        i += 1
-    return out
 
 
 @dataclass
