@@ -348,10 +348,9 @@ def prove(
             line = f"UNKNOWN ({p.note})"
         sys.stdout.write(f"  {p.property:<{width}}  {line}\n")
     if result.obligations:
-        files = write(result, folder, seq.path)
+        write(result, folder, seq.path)
         sys.stdout.write(f"\ncertificate: {folder} ({len(result.obligations)} obligations, each UNSAT in z3); "
                          f"re-check with: bbmcheck recheck {folder}\n")
-        del files
     sys.stderr.write(f"bbmcheck: proof in {result.seconds:.1f} s (Spacer {result.spacer_seconds:.1f} s, "
                      f"{result.states:,} explicit states to pick the classes)\n")
     return 3 if any(p.status == "UNKNOWN" for p in result.properties) else 0

@@ -39,7 +39,7 @@ from ..arch.rules import PROPERTIES
 from ..engines.explicit import explore
 from ..sequences.schema import Sequence
 from ..system.build import System, build
-from .cover import cover, uncovered
+from .cover import cover, region, uncovered
 from .encode import Encoder, Env, Layout, Template, _any, bad_state, transition
 
 CUTOFF = 2  # observers in the proof system (argument 4 above)
@@ -198,7 +198,7 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
     for (ai, _n), _v, _t, secs in answers:
         per_address[s.addresses[ai]] = per_address.get(s.addresses[ai], 0.0) + secs
     result = ProofResult(seq.name, seq.sha256, config.level.value, tuple(s.addresses), tuple(added),
-                         _region(s), props, invariants, states=ex.states, spacer_seconds=spacer_seconds,
+                         region(s), props, invariants, states=ex.states, spacer_seconds=spacer_seconds,
                          per_address=per_address)
     if not failed and targets:
         obs = obligations(systems, invariants, groups)
@@ -227,12 +227,6 @@ def _run(work: list[tuple], jobs: int | None) -> list[tuple[Key, str, str, float
     # spawn, not fork: z3's global context is not fork-safe
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         return sorted(pool.map(_address_job, work, chunksize=1))
-
-
-def _region(s: System) -> tuple[int, int]:
-    from .cover import region
-
-    return region(s)
 
 
 def check_unsat(formula: z3.BoolRef) -> str:
