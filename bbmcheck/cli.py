@@ -72,7 +72,8 @@ def verify(
     nt_cache: Annotated[str, typer.Option(help="nT=1 entries cached as shadows: none, shadow or both.")] = "both",
     l2_nt: Annotated[str, typer.Option(help="A level-2 PE honours or ignores nT: honours, ignores or both.")] = "both",
     rmrrpw: Annotated[str, typer.Option(help="Reading of RMRRPW: overlap (default) or literal.")] = "overlap",
-    traces: Annotated[bool, typer.Option(help="Show counterexample step tables.")] = True,
+    traces: Annotated[bool, typer.Option(help="Show counterexample step tables (with --json: embed each "
+                                         "counterexample's ITF document and steps).")] = True,
     trace_out: Annotated[str | None, typer.Option(help="Write every counterexample into this folder.")] = None,
     from_code: Annotated[str | None, typer.Option(help="Extract the models from this C, assembly or diff file "
                                                   "instead (with --function and --scenario).")] = None,
@@ -182,7 +183,7 @@ def _verify_one(seq, options, json: bool, timing: bool, traces: bool, trace_out:
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     if json:
-        sys.stdout.write(json_report.render(result, timing=timing))
+        sys.stdout.write(json_report.render(result, timing=timing, traces=traces))
     else:
         sys.stdout.write(text_report.render(result, traces=traces))
         sys.stderr.write(text_report.timing_line(result))

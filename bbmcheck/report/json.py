@@ -10,8 +10,10 @@ from .. import __version__
 from ..results import Result
 
 
-def to_data(result: Result, *, timing: bool = False) -> dict[str, Any]:
-    """Without ``timing`` the data is byte-identical across runs (wall time left out)."""
+def to_data(result: Result, *, timing: bool = False, traces: bool = True) -> dict[str, Any]:
+    """Without ``timing`` the data is byte-identical across runs (wall time left out). Without
+    ``traces`` each counterexample keeps its implementation and replayable path, not its ITF
+    document and step rows (``--no-traces``: a table of 512 entries makes megabytes of them)."""
     data = asdict(replace(result, context=None))
     del data["context"]
     data["tool"] = {"name": "bbmcheck", "version": __version__}
@@ -23,12 +25,14 @@ def to_data(result: Result, *, timing: bool = False) -> dict[str, Any]:
         del data["stats"]["seconds"]
     for f, raw in zip(result.findings, data["findings"], strict=True):
         raw["verdict"] = f.verdict.word
-        if f.trace is not None:
-            raw["trace"]["path"] = f.trace.path
-        if f.persisting_trace is not None:
-            raw["persisting_trace"]["path"] = f.persisting_trace.path
+        for key, trace in (("trace", f.trace), ("persisting_trace", f.persisting_trace)):
+            if trace is None:
+                continue
+            raw[key]["path"] = trace.path
+            if not traces:
+                del raw[key]["itf"], raw[key]["steps"]
     return data
 
 
-def render(result: Result, *, timing: bool = False) -> str:
-    return json.dumps(to_data(result, timing=timing), indent=2, sort_keys=True) + "\n"
+def render(result: Result, *, timing: bool = False, traces: bool = True) -> str:
+    return json.dumps(to_data(result, timing=timing, traces=traces), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,46 @@
+"""Issue 11, "Also": the smaller report and input problems, one test per item."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bbmcheck.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TABLE = '''
+[tables.T1]
+level = 1
+root = true
+entries = { 1 = "block oa=0x80000000" }
+'''
+
+
+def model(tmp_path: Path, program: list[str], rest: str = TABLE, name: str = "m") -> str:
+    text = f'name = "{name}"\nlevel = "L0"\nprogram = \'\'\'\n' + "\n".join(program) + "\n'''\n" + rest
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BBM = ["str T1[1], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish", "str T1[1], block oa=0xc0000000"]
+
+
+def test_json_no_traces_leaves_out_the_itf_documents(capsys):
+    """Item 2: --json --no-traces keeps each counterexample's path, not its ITF document or steps."""
+    code, full, _ = run(capsys, "verify", "ttrem1", "--json")
+    code_short, short, _ = run(capsys, "verify", "ttrem1", "--json", "--no-traces")
+    assert code == code_short == 1
+    assert run(capsys, "verify", "ttrem1", "--json", "--no-traces")[1] == short  # byte-identical
+    data = json.loads(short)
+    traces = [f[k] for f in data["findings"] for k in ("trace", "persisting_trace") if f[k] is not None]
+    assert traces and all("itf" not in t and "steps" not in t and t["path"] for t in traces)
+    assert data["findings"][0]["trace"]["path"] == json.loads(full)["findings"][0]["trace"]["path"]
+    assert '"itf"' in full and '"itf"' not in short and len(short) < len(full) / 4
