@@ -12,7 +12,7 @@ from .engines.explicit import Exploration, Occurrence, explore
 from .replay import replay
 from .results import Finding, Result, Stats, Trace, Verdict, Window
 from .sequences.schema import Sequence
-from .system.build import System, build
+from .system.build import STORE_DSB, System, build
 from .system.describe import cause_info, describe_event
 from .system.step import initial_states
 from .trace.itf import build_document
@@ -102,7 +102,7 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
             opens_pc=min(pcs),
             closes_pc=None if is_persisting else max(pcs),
             opens_after=_after(s, min(pcs)),
-            closes_at="never: still possible after the sequence completed" if is_persisting else _at(s, max(pcs)),
+            closes_at=_never(s) if is_persisting else _at(s, max(pcs)),
         )
     causes, severity = [], "warning"
     for _ci, o in sorted(occ.items()):
@@ -153,6 +153,16 @@ def _after(s: System, pc: int) -> str:
         return "before the first instruction"
     ins = s.program[pc - 1]
     return f"after {ins.where} ({ins.text})"
+
+
+def _never(s: System) -> str:
+    """A persisting window's close, and what the model says about it: a last store that no
+    store-visibility DSB follows (RDDMVT steps 2, 6) may stay invisible to walkers for good."""
+    text = "never: still possible after the sequence completed"
+    stores = [pc for pc, ins in enumerate(s.program) if ins.is_store]
+    if stores and not any(ins.op == "dsb" and ins.option in STORE_DSB for ins in s.program[stores[-1] + 1:]):
+        text += f"; the last store is never made visible: no DSB follows {s.program[stores[-1]].where}"
+    return text
 
 
 def _at(s: System, pc: int) -> str:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from bbmcheck.cli import main
+from bbmcheck.sequences.load import load_model
+from bbmcheck.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,25 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 BBM = ["str T1[1], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish", "str T1[1], block oa=0xc0000000"]
+
+
+def test_persisting_window_says_the_last_store_is_never_made_visible(tmp_path):
+    """Item 1: a program ending in a store that no store-visibility DSB follows says so, naming the line."""
+    unpublished = verify(load_model(model(tmp_path, BBM, name="nodsb")))  # the store is line 8
+    window = unpublished.finding("invalid-window")
+    assert window.persisting and window.window is not None
+    assert window.window.closes_at == ("never: still possible after the sequence completed; "
+                                       "the last store is never made visible: no DSB follows line 8")
+    # dsb nsh (or an isb) reaches no other walker: still unpublished
+    for tail in ("dsb nsh", "isb"):
+        f = verify(load_model(model(tmp_path, [*BBM, tail], name="weak"))).finding("invalid-window")
+        assert f.window is not None and "no DSB follows line 8" in f.window.closes_at
+    published = verify(load_model(model(tmp_path, [*BBM, "dsb ishst"], name="dsb")))
+    assert not published.finding("invalid-window").persisting
+    # the seed's persisting conflict ends with 'dsb ishst; free; free': nothing about visibility
+    seed = verify(load_model("ttrem1")).finding("tlb-conflict")
+    assert seed.persisting and seed.window is not None
+    assert seed.window.closes_at == "never: still possible after the sequence completed"
 
 
 def test_json_no_traces_leaves_out_the_itf_documents(capsys):
