@@ -20,6 +20,7 @@ from . import __version__
 from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
 from .sequences.load import MAX_VCPUS, bundled_models, load_model, resolve
+from .sequences.schema import Sequence
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Model checker for Arm break-before-make safety of live translation-table updates.")
@@ -124,7 +125,7 @@ def verify(
     elif model is None:
         raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
     else:
-        models = [load_model(_model_arg(model))]
+        models = [_load(model)]
     if len(models) > 1 and json:
         raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
     codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
@@ -149,6 +150,14 @@ def _model_arg(model: str) -> str:
     except InputError as e:
         raise _opt_error(model, e.message) from None
     return model
+
+
+def _load(model: str) -> Sequence:
+    """Load a model; its located warnings go to stderr (they change no verdict and no exit code)."""
+    seq = load_model(_model_arg(model))
+    for warning in seq.warnings:
+        sys.stderr.write(warning + "\n")
+    return seq
 
 
 def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None, strict: bool):  # type: ignore[no-untyped-def]
@@ -327,7 +336,7 @@ def prove(
         raise _opt_error("--timeout", f"--timeout must be a positive number of seconds, got {timeout}")
     if jobs is not None and jobs < 1:
         raise _opt_error("--jobs", f"--jobs must be at least 1, got {jobs}")
-    seq = load_model(_model_arg(model))
+    seq = _load(model)
     folder = out or os.path.join("proofs", seq.name)
     check_folder(folder, _argv_col("--out" if out else model))
     result = run(seq, lvl, timeout=timeout, jobs=jobs)

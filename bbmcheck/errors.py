@@ -20,8 +20,9 @@ class InputError(Exception):
         self.col = max(1, col)
         self.message = message
 
-    def render(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: error: {self.message}"
+    def render(self, kind: str = "error") -> str:
+        """The one-line form; ``kind`` "warning" for a located warning (same place, no exit code)."""
+        return f"{self.file}:{self.line}:{self.col}: {kind}: {self.message}"
 
     def __str__(self) -> str:
         return self.render()

@@ -65,3 +65,17 @@ def test_json_no_traces_leaves_out_the_itf_documents(capsys):
     assert traces and all("itf" not in t and "steps" not in t and t["path"] for t in traces)
     assert data["findings"][0]["trace"]["path"] == json.loads(full)["findings"][0]["trace"]["path"]
     assert '"itf"' in full and '"itf"' not in short and len(short) < len(full) / 4
+
+
+def test_ttl0_is_warned_about_at_its_position(tmp_path, capsys):
+    """Item 3: ttl=0 is a located warning on stderr, with the exit status the verdicts give."""
+    program = ["str T1[1], invalid", "dsb ishst", "tlbi ipas2e1is, 0x40000000, ttl=0", "dsb ish"]
+    path = model(tmp_path, program, name="ttl0")
+    code, out, err = run(capsys, "verify", path, "--no-traces")
+    warnings = [line for line in err.splitlines() if ": warning: " in line]
+    assert warnings == [f"{path}:6:29: warning: ttl=0 names a level-0 leaf, but with a 4 KiB granule stage 2 "
+                        "has no leaf at level 0: this TLBI need invalidate nothing (RSQXYZ); give the leaf's "
+                        "level 1..3, or no hint"]
+    assert code == verify(load_model(path)).exit_code and "warning" not in out
+    hinted = model(tmp_path, [*program[:2], "tlbi ipas2e1is, 0x40000000, ttl=1", "dsb ish"], name="ttl1")
+    assert ": warning: " not in run(capsys, "verify", hinted, "--no-traces")[2]

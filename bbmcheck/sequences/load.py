@@ -141,6 +141,7 @@ class _Loader:
         self.sha256 = sha256
         self.default_name = default_name
         self.link_where: dict[tuple[str, int], tuple[int, int]] = {}  # (table, index) -> linked name's position
+        self.warnings: list[str] = []
 
     def err(self, where: tuple[int, int], message: str) -> InputError:
         return InputError(self.file, where[0], where[1], message)
@@ -208,6 +209,7 @@ class _Loader:
             claims=claims,
             sha256=self.sha256,
             expect=expect,
+            warnings=tuple(self.warnings),
         )
         self._check_tree(seq)
         return seq
@@ -286,7 +288,8 @@ class _Loader:
             if one_line:  # "str ...\ndsb ish": every instruction is on the key's line, after a two-character \n
                 col = col0 + sum(len(before) + 2 for before in text.split("\n")[:k])
             instr = parse_line(line, file=self.file, line=line0 if one_line else line0 + k, col=col,
-                               descriptors=descriptors)  # type: ignore[arg-type]
+                               descriptors=descriptors,  # type: ignore[arg-type]
+                               warn=lambda w: self.warnings.append(w.render("warning")))
             if instr is not None:
                 out.append(instr)
         if not out:

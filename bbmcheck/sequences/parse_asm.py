@@ -14,6 +14,7 @@ A store's descriptor is a name from ``[descriptors]`` or written inline.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..arch.descriptors import DescriptorSyntaxError, parse_descriptor, parse_int
 from ..arch.tlbi import TLBI_OPS
@@ -24,15 +25,22 @@ ENTRY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\s*[0-9A-Za-z_]+\s*)\]$")
 ENTRY_START_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^\]]*\]")
 
 
+# The model is stage 2 with a 4 KiB granule: leaves are at levels 1..3, so a level-0 hint matches none.
+TTL0_WARNING = ("ttl=0 names a level-0 leaf, but with a 4 KiB granule stage 2 has no leaf at level 0: this TLBI "
+                "need invalidate nothing (RSQXYZ); give the leaf's level 1..3, or no hint")
+
+
 def strip_comment(text: str) -> str:
     cut = text.find("//")
     return text if cut < 0 else text[:cut]
 
 
 def parse_line(
-    text: str, *, file: str, line: int, col: int, descriptors: dict[str, object]
+    text: str, *, file: str, line: int, col: int, descriptors: dict[str, object],
+    warn: Callable[[InputError], None] | None = None,
 ) -> Instr | None:
-    """Parse one program line (``col`` is the 1-based column of ``text[0]`` in the file)."""
+    """Parse one program line (``col`` is the 1-based column of ``text[0]`` in the file). Valid but
+    useless operands are passed to ``warn`` as located warnings (never raised)."""
     body = strip_comment(text)
     stripped = body.strip()
     if not stripped:
@@ -117,6 +125,8 @@ def parse_line(
             if value not in ("0", "1", "2", "3"):
                 raise err(wpos + 4, f"TTL level hint must be 0..3, got '{value}'")
             ttl = int(value)
+            if ttl == 0 and warn is not None:
+                warn(err(wpos, TTL0_WARNING))
             continue
         if ipa is not None:
             raise err(wpos, f"unexpected operand '{word}'")

@@ -77,6 +77,7 @@ class Sequence:
     claims: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
     expect: str = "claims-hold"  # what checking the claims should give: a known-bug model expects a refutation
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # "file:line:col: warning: ..." lines
 
     def table(self, name: str) -> TableDecl:
         for t in self.tables:
