@@ -79,3 +79,20 @@ def test_ttl0_is_warned_about_at_its_position(tmp_path, capsys):
     assert code == verify(load_model(path)).exit_code and "warning" not in out
     hinted = model(tmp_path, [*program[:2], "tlbi ipas2e1is, 0x40000000, ttl=1", "dsb ish"], name="ttl1")
     assert ": warning: " not in run(capsys, "verify", hinted, "--no-traces")[2]
+
+
+def test_top_level_key_after_a_table_header_gets_the_misplaced_key_hint(tmp_path, capsys):
+    """Item 4: 'level = ...' below [tables.T1], which has a level, is TOML's "Cannot overwrite a
+    value"; the error says the top-level key is inside [tables.T1]."""
+    path = model(tmp_path, ["dsb ish"], TABLE + 'level = "L0"\n', name="late")
+    text = Path(path).read_text().replace('level = "L0"\n', "", 1)  # only the late one is left
+    Path(path).write_text(text)
+    code, out, err = run(capsys, "verify", path)
+    line = text.split("\n").index('level = "L0"') + 1
+    assert code == 2 and out == ""
+    assert err == (f"{path}:{line}:1: error: invalid TOML: Cannot overwrite a value (top-level key 'level' is "
+                   "inside [tables.T1]: in TOML a key after the [tables.T1] header belongs to that section; a "
+                   "top-level key must come first, so put it before the first header)\n")
+    # a key really written twice in one table keeps the plain message
+    twice = model(tmp_path, ["dsb ish"], TABLE + "level = 1\n", name="twice")
+    assert run(capsys, "verify", twice)[2].endswith("Cannot overwrite a value (the key is already set above)\n")

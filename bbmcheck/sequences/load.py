@@ -114,8 +114,10 @@ def _toml_error_position(text: str, e: tomllib.TOMLDecodeError) -> tuple[int, in
         if msg in ("Cannot overwrite a value", "Unclosed array", "Unclosed inline table") or re.match(
                 r"Cannot declare .* twice$", msg):
             # tomllib stands after the repeated or unclosed value (or header), maybe lines below: point at its key
-            line, col = Locator(text).statement_start(line)
-            msg += " (the key is already set above)" if msg.startswith("Cannot overwrite") else ""
+            loc = Locator(text)
+            line, col = loc.statement_start(line)
+            if msg.startswith("Cannot overwrite"):
+                msg += _misplaced_repeat(loc, line) or " (the key is already set above)"
         return line, col, msg
     if not msg.endswith("(at end of document)"):
         return getattr(e, "lineno", 1), getattr(e, "colno", 1), msg
@@ -388,6 +390,16 @@ def _operand(ins: Instr, word: str, start: int = 0) -> tuple[int, int]:
     """Where ``word`` is written among the operands of ``ins`` (ins.text starts at ins.col)."""
     at = ins.text.find(word, max(start, len(ins.text.split(None, 1)[0])))
     return ins.line, ins.col + (at if at >= 0 else start)
+
+
+def _misplaced_repeat(loc: Locator, line: int) -> str:
+    """For a key set twice: when it is a top-level key that the top level lacks, written below a
+    [section] header that already has it (``level = "L1"`` after [tables.T1]), the misplaced-key hint."""
+    m = re.match(r"\s*[\"']?([A-Za-z0-9_-]+)[\"']?\s*=", loc.lines[line - 1])
+    key, section = (m.group(1) if m else ""), loc.section_of(line)
+    if key not in TOP_KEYS or not section or loc.has_key("", key):
+        return ""
+    return f" (top-level key '{key}' is inside [{section}]{_misplaced_hint(section)})"
 
 
 def _misplaced_hint(section: str) -> str:

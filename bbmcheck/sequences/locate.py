@@ -91,6 +91,18 @@ class Locator:
                 return i + 1, self.lines[i].find(key) + 1
         return self.section(section)
 
+    def section_of(self, line: int) -> str:
+        """The dotted name of the [section] that 1-based ``line`` is in ('' for the top level)."""
+        return next((name for i, name in reversed(self.headers) if i < line - 1), "")
+
+    def has_key(self, section: str, key: str) -> bool:
+        """Whether ``key =`` is written directly in ``section`` (not in a sub-section)."""
+        start, end = self._span(section)
+        if section:  # stop at the first header below, sub-sections included
+            end = next((i for i, _ in self.headers if i > start), len(self.lines))
+        pat = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        return any(pat.match(self.lines[i]) and not self.continued[i] for i in range(start, end))
+
     def value(self, section: str, key: str) -> tuple[int, int]:
         """1-based (line, col) of the value after ``key =``."""
         line, col = self.key(section, key)
