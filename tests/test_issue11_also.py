@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from bbmcheck.cli import main
-from bbmcheck.sequences.load import load_model
+from bbmcheck.sequences.load import load_model, load_text
 from bbmcheck.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,3 +97,18 @@ def test_top_level_key_after_a_table_header_gets_the_misplaced_key_hint(tmp_path
     # a key really written twice in one table keeps the plain message
     twice = model(tmp_path, ["dsb ish"], TABLE + "level = 1\n", name="twice")
     assert run(capsys, "verify", twice)[2].endswith("Cannot overwrite a value (the key is already set above)\n")
+
+
+def test_models_readme_documents_the_entries_sub_table():
+    """Item 5: models/README.md shows the [tables.X.entries] form, and its example loads."""
+    readme = (ROOT / "models" / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if re.search(r"^\[tables\.\w+\.entries\]", b,
+                                                                                       re.M)]
+    assert len(blocks) == 1, "one example of the [tables.X.entries] sub-table"
+    example = blocks[0]
+    name = re.search(r"^\[tables\.(\w+)\.entries\]", example, re.M).group(1)  # type: ignore[union-attr]
+    rows = [line for line in example.split(f"[tables.{name}.entries]")[1].split("\n") if "=" in line]
+    text = ('level = "L0"\nprogram = "dsb ish"\n[tables.R]\nlevel = 1\nroot = true\nentries = { 1 = "table M" }\n'
+            f'[tables.M]\nlevel = 2\nentries = {{ 1 = "table {name}" }}\n' + example)
+    seq = load_text(text, "example.toml")
+    assert len(seq.table(name).entries) == len(rows) >= 2
