@@ -26,6 +26,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Model checker for Arm break-before-make safety of live translation-table updates.")
 
 _ARGV: list[str] = []
+CLAIM_MODES = ("model", "none")
 
 
 def _opt_error(option: str, message: str) -> InputError:
@@ -88,6 +89,9 @@ def verify(
                                         "model checking with z3).")] = "explicit",
     bound: Annotated[int | None, typer.Option(help="Depth bound: BMC's unrolling (default 24), or a bound on "
                                               "the explicit search's paths.")] = None,
+    claims: Annotated[str, typer.Option(help="model: judge the verdicts against the model's [claims] (a model "
+                                        "without that table makes none); none: report verdicts only, exit 1 "
+                                        "only on an error-severity violation.")] = "model",
 ) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .verify import Options
@@ -113,11 +117,14 @@ def verify(
     )
     (rm,) = _enum("--rmrrpw", rmrrpw, Rmrrpw, both=False)
     formats = _formats(format)
+    if claims not in CLAIM_MODES:
+        raise _opt_error("--claims", f"invalid value '{claims}' for --claims (expected one of {', '.join(CLAIM_MODES)})"
+                         + did_you_mean(claims, CLAIM_MODES))
     if trace_out is not None and os.path.exists(trace_out) and not os.path.isdir(trace_out):
         # refused before the search, not after it (export.py checks again when writing)
         raise _opt_error("--trace-out", f"--trace-out {trace_out} exists and is not a folder")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
-                      timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound)
+                      timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims)
     if from_code is not None:
         if model is not None:
             raise _opt_error("--from-code", "give a model or --from-code, not both")
@@ -404,7 +411,9 @@ def list_models() -> int:
         violated = [p for p, c in seq.claims.items() if c == "violated"]
         unclaimed = [p for p, c in seq.claims.items() if c == "any"]
         profile = "claims " + ("violations: " + ", ".join(violated) if violated else "every property holds")
-        if unclaimed:
+        if not seq.claimed:
+            profile = "no claims (verdicts only)"
+        elif unclaimed:
             profile += "; no claim: " + ", ".join(unclaimed)
         rows.append((name, seq.level.value, kind, seq.title, profile))
     width = max(len(r[0]) for r in rows)

@@ -205,6 +205,8 @@ class ModelItem(pytest.Item):
         wanted = 1 if seq.expect == "claims-refuted" else 0
         if result.exit_code != wanted:
             what = {0: "every claim holds", 1: "a claim is refuted", 3: "the search was inconclusive"}
+            if result.claims == "none":  # a model without [claims]
+                what[1] = "an error-severity property is violated"
             raise ModelClaimsFailed(f"expected {seq.expect}, but {what.get(result.exit_code, 'error')}\n\n"
                                     + render(result))
 

@@ -7,7 +7,7 @@ the result names as its bound. PROVED is reserved for unbounded proofs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -65,7 +65,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Finding:
-    """The outcome for one property."""
+    """The outcome for one property. ``claim`` is the model's (holds, violated, any), or "none"
+    when the run makes no claims."""
 
     property: str
     verdict: Verdict
@@ -122,6 +123,7 @@ class Result:
     notes: tuple[str, ...] = ()
     symmetry: bool = True
     engine: str = "explicit"  # "explicit" (breadth-first search) or "bmc" (bounded model checking)
+    claims: str = "model"  # "model": judged against the model's claims; "none": verdicts only
     # what was checked (sequence, options), for helpers that replay user-given steps; not data
     context: Any = field(default=None, compare=False, repr=False)
 
@@ -137,7 +139,10 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """0 every claim holds, 1 a claim is refuted, 3 inconclusive (cap reached or vacuous)."""
+        """0 every claim holds, 1 a claim is refuted, 3 inconclusive (cap reached or vacuous).
+
+        With no claims (``claims == "none"``) each finding's claim_ok says whether it is not an
+        error-severity violation, so 1 means exactly that one is violated."""
         if any(not f.claim_ok and f.verdict is Verdict.VIOLATED for f in self.findings):
             return 1
         if not self.complete or self.vacuous:
@@ -145,3 +150,10 @@ class Result:
         if any(not f.claim_ok for f in self.findings):
             return 1
         return 0
+
+
+def without_claims(result: Result) -> Result:
+    """The same verdicts judged against no claims: only an error-severity violation fails."""
+    findings = tuple(replace(f, claim="none", claim_ok=not (f.verdict is Verdict.VIOLATED and f.severity == "error"))
+                     for f in result.findings)
+    return replace(result, findings=findings, claims="none")

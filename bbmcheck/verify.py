@@ -10,7 +10,7 @@ from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Con
 from .arch.rules import PROPERTIES, PROPERTY_INFO
 from .engines.explicit import Exploration, Occurrence, explore
 from .replay import replay
-from .results import Finding, Result, Stats, Trace, Verdict, Window
+from .results import Finding, Result, Stats, Trace, Verdict, Window, without_claims
 from .sequences.schema import Sequence
 from .system.build import STORE_DSB, System, build
 from .system.describe import cause_info, describe_event
@@ -33,12 +33,18 @@ class Options:
     space: ChoiceSpace = ChoiceSpace()
     engine: str = "explicit"  # or "bmc"
     bound: int | None = None  # depth bound: BMC's unrolling, or the explicit search's depth
+    claims: str = "model"  # "model": the model's [claims]; "none": verdicts only (also a model with no [claims])
 
 
 DEFAULT_BMC_BOUND = 24
 
 
 def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result:  # type: ignore[no-untyped-def]
+    result = _verify(seq, options, progress)
+    return without_claims(result) if options.claims == "none" or not seq.claimed else result
+
+
+def _verify(seq: Sequence, options: Options, progress) -> Result:  # type: ignore[no-untyped-def]
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
     system = build(seq, config, vcpus=options.vcpus)
     if options.engine == "bmc":

@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 from bbmcheck.cli import main
+from bbmcheck.results import Verdict
+from bbmcheck.sequences.edit import edit
 from bbmcheck.sequences.load import load_model, load_text
-from bbmcheck.verify import verify
+from bbmcheck.verify import Options, verify
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,3 +114,37 @@ def test_models_readme_documents_the_entries_sub_table():
             f'[tables.M]\nlevel = 2\nentries = {{ 1 = "table {name}" }}\n' + example)
     seq = load_text(text, "example.toml")
     assert len(seq.table(name).entries) == len(rows) >= 2
+
+
+def test_claims_none_reports_verdicts_and_fails_only_on_errors(tmp_path, capsys):
+    """Item 6: --claims none, and a model with no [claims] table, judge against no claims: a correct
+    break-before-make (a warning-severity invalid window) exits 0; an error-severity violation exits 1."""
+    bbm = model(tmp_path, [*BBM, "dsb ishst"], name="bbm")  # no [claims] table
+    code, out, _ = run(capsys, "verify", bbm, "--no-traces")
+    assert code == 0, out
+    assert "claims: none (verdicts only: exit status 1 only when an error-severity property is violated)" in out
+    assert "invalid-window     VIOLATED; transient  [no claim; warning severity]" in out
+    assert "tlb-conflict       holds  [no claim]" in out and "claimed" not in out
+    assert run(capsys, "verify", bbm, "--no-traces")[1] == out  # byte-identical
+    assert json.loads(run(capsys, "verify", bbm, "--json")[1])["claims"] == "none"
+    # an empty [claims] table claims that every property holds, as before
+    claimed = model(tmp_path, [*BBM, "dsb ishst"], TABLE + "\n[claims]\n", name="claimed")
+    code, out, _ = run(capsys, "verify", claimed, "--no-traces")
+    assert code == 1 and "[claimed holds: REFUTED]" in out
+    assert run(capsys, "verify", claimed, "--no-traces", "--claims", "none")[0] == 0
+    # bundled models keep their claims unless asked; with none, only error severity fails
+    assert run(capsys, "verify", "ttrem0", "--no-traces", "--claims", "none")[0] == 0
+    code, out, _ = run(capsys, "verify", "ttrem1", "--no-traces", "--claims", "none")
+    assert code == 1 and "tlb-conflict       VIOLATED" in out and "[no claim; error severity]" in out
+    code, out, err = run(capsys, "verify", "ttrem0", "--claims", "nne")
+    assert code == 2 and out == "" and err == ("<command-line>:1:15: error: invalid value 'nne' for --claims "
+                                               "(expected one of model, none) (did you mean 'none'?)\n")
+    # the library: Options(claims="none"); edit() keeps a model without claims without them
+    seq = load_model(bbm)
+    assert not seq.claimed and verify(seq).exit_code == 0
+    assert not edit(seq, name="edited").claimed
+    result = verify(load_model("ttrem1"), Options(claims="none"))
+    assert result.claims == "none" and result.exit_code == 1
+    assert {f.claim for f in result.findings} == {"none"}
+    assert not result.finding("tlb-conflict").claim_ok and result.finding("invalid-window").claim_ok
+    assert result.finding("tlb-conflict").verdict is Verdict.VIOLATED

@@ -27,6 +27,8 @@ def verdict_phrase(f: Finding) -> str:
 
 
 def claim_phrase(f: Finding) -> str:
+    if f.claim == "none":  # a run without claims: say whether the violation fails it
+        return f"no claim; {f.severity} severity" if f.verdict is Verdict.VIOLATED else "no claim"
     if f.claim == "any":
         return "no claim"
     status = "ok" if f.claim_ok else "REFUTED"
@@ -43,6 +45,8 @@ def render(result: Result, *, traces: bool = True) -> str:
         f"{result.vcpus} vCPU{'s' if result.vcpus != 1 else ''}, addresses {' '.join(result.addresses)}"
     )
     out.append("implementations explored: " + " | ".join(result.choices))
+    if result.claims == "none":
+        out.append("claims: none (verdicts only: exit status 1 only when an error-severity property is violated)")
     out.append("")
     width = max(len(f.property) for f in result.findings)
     for f in result.findings:

@@ -86,9 +86,9 @@ def to_toml(seq: Sequence, program: Iterable[str] | None = None, **over: Any) ->
     if addresses is not None:
         out.append("addresses = [" + ", ".join(_q(hex(a)) for a in addresses) + "]")
     out.append("")
-    claims = over.get("claims", seq.claims)
-    out.append("[claims]")
-    out += [f"{k} = {_q(v)}" for k, v in sorted(claims.items())]
+    if "claims" in over or seq.claimed:  # a model without a [claims] table stays without one
+        out.append("[claims]")
+        out += [f"{k} = {_q(v)}" for k, v in sorted(over.get("claims", seq.claims).items())]
     return "\n".join(out) + "\n"
 
 

@@ -209,6 +209,7 @@ class _Loader:
             vcpus=vcpus,
             addresses=addresses,
             claims=claims,
+            claimed="claims" in d,
             sha256=self.sha256,
             expect=expect,
             warnings=tuple(self.warnings),

@@ -75,6 +75,7 @@ class Sequence:
     vcpus: int = 2
     addresses: tuple[int, ...] | None = None
     claims: dict[str, str] = field(default_factory=dict)
+    claimed: bool = True  # the model has a [claims] table; without one it is checked with no claims
     sha256: str = ""
     expect: str = "claims-hold"  # what checking the claims should give: a known-bug model expects a refutation
     warnings: tuple[str, ...] = field(default=(), compare=False)  # "file:line:col: warning: ..." lines
