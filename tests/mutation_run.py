@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reference_bbm import Ins, expect, parse
+from reference_bbm import Ins, expect, parse, table_contents
 
 from bbmcheck.arch.descriptors import size_at
 from bbmcheck.errors import InputError
@@ -87,6 +87,7 @@ def run(models: list[str] | None = None) -> list[Row]:
 
         system = build(seq, Config(level=seq.level), vcpus=VCPUS)
         loc_base, size = system.loc_base(first_store.loc), size_at(table.level)  # type: ignore[arg-type]
+        below = table_contents(seq, old.next_table, loc_base) if old_is_table else (None, [])  # type: ignore[union-attr]
         for m in mutants(seq, loc_base):
             if m.sequence is None:
                 rows.append(Row(name, m, None, m.error, None, "stillborn: not a well-formed model"))
@@ -97,6 +98,7 @@ def run(models: list[str] | None = None) -> list[Row]:
                 rows.append(Row(name, m, None, e.message, None, "stillborn: not a well-formed model"))
                 continue
             why = worse(base, result)
-            ref = expect(seq, mutated_ins(seq, m), old_is_table, loc_base, size, m.kind, seq.program[m.index].op)
+            ref = expect(seq, mutated_ins(seq, m), old_is_table, loc_base, size, m.kind, seq.program[m.index].op,
+                         leaves=below[0], pointers=below[1])
             rows.append(Row(name, m, bool(why), why, ref.killed, ref.reason))
     return rows

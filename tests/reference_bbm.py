@@ -8,9 +8,11 @@ changes, with B its first store and M its next store (if any):
   R1 a DSB that makes stores visible (ST/SY/ISH/ISHST/OSH/OSHST) lies between B and the TLBIs that
      clean B's entry (RTGVWD: otherwise the TLBI may act before the store is seen);
   R2 those TLBIs are broadcast and together remove what the old entry left cached: for an old
-     table, every stage-2 entry below it and its walk-cache pointer (a VMALL form), for an old
-     leaf its stage-2 entry (by IPA or VMALL) and combined stage-1+2 entries (VMALLE1/VMALL),
-     and each is completed by a full DSB (SY/ISH/OSH) before M (RDDMVT steps 3-4);
+     table, the stage-2 entry of every leaf below it (a VMALL form, or a by-IPA form naming an
+     address inside that leaf), the walk-cache pointer of the table and of every table below it
+     (VMALLS12E1/ALLE1, or IPAS2E1 naming an address inside the pointer's range) and the combined
+     stage-1+2 entries (VMALLE1/VMALL); for an old leaf its stage-2 entry (by IPA or VMALL) and
+     combined entries; each completed by a full DSB (SY/ISH/OSH) before M (RDDMVT steps 3-4);
   R3 the last store is followed by a store-visibility DSB (step 6: the update is visible when
      the sequence ends);
   R4 every free comes after the cleaning TLBIs are complete (§5.3);
@@ -88,11 +90,33 @@ EQUIVALENT = {
 }
 
 
+def table_contents(seq, table: str, base: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:  # type: ignore[no-untyped-def]
+    """(leaves, pointers) below the entry that links ``table`` at ``base``, as (IPA, size) pairs,
+    read from the model's tables (4 KiB granule: level l maps 2**(12 + 9 * (3 - l)) bytes)."""
+    decl = seq.table(table)
+    step = 1 << (12 + 9 * (3 - decl.level))
+    leaves: list[tuple[int, int]] = []
+    pointers: list[tuple[int, int]] = []
+    for idx, desc in decl.entries:
+        ia = base + idx * step
+        if desc.kind == "table":
+            pointers.append((ia, step))
+            sub_leaves, sub_pointers = table_contents(seq, desc.next_table, ia)
+            leaves += sub_leaves
+            pointers += sub_pointers
+        elif desc.kind in ("block", "page") and desc.af == 1:
+            leaves.append((ia, step))
+    return leaves, pointers
+
+
 def expect(original, mutated_program, old_is_table: bool, base: int, size: int,  # type: ignore[no-untyped-def]
-           kind: str = "", op: str = "") -> Verdict:
+           kind: str = "", op: str = "", leaves: list[tuple[int, int]] | None = None,
+           pointers: list[tuple[int, int]] = ()) -> Verdict:
     """``mutated_program``: list of Ins (orig = index in the original). ``kind``/``op`` (the
-    mutation and the original instruction's mnemonic) only choose the words of an equivalence."""
-    verdict = _expect(original, mutated_program, old_is_table, base, size)
+    mutation and the original instruction's mnemonic) only choose the words of an equivalence.
+    ``leaves``/``pointers``: what lies below an old table (``table_contents``); None when the
+    old entry is a leaf."""
+    verdict = _expect(original, mutated_program, old_is_table, base, size, leaves, list(pointers))
     if not verdict.killed and verdict.reason == ALL_HOLD:
         key = f"{kind}-{op}" if f"{kind}-{op}" in EQUIVALENT else kind
         verdict = Verdict(False, EQUIVALENT.get(key, ALL_HOLD))
@@ -102,7 +126,35 @@ def expect(original, mutated_program, old_is_table: bool, base: int, size: int, 
 ALL_HOLD = "R1-R6 all still hold"
 
 
-def _expect(original, mutated_program, old_is_table: bool, base: int, size: int) -> Verdict:  # type: ignore[no-untyped-def]
+def _needed(old_is_table: bool, base: int, size: int, leaves, pointers) -> set[str]:  # type: ignore[no-untyped-def]
+    if not old_is_table:
+        return {"s2-leaf", "combined"}
+    return ({"combined", f"walk:{base:#x}+{size:#x}"} | {f"s2:{ia:#x}+{n:#x}" for ia, n in leaves or ()}
+            | {f"walk:{ia:#x}+{n:#x}" for ia, n in pointers})
+
+
+def _removes(i: Ins, base: int, size: int, need: set[str]) -> set[str]:
+    """The items of ``need`` the TLBI ``i`` removes."""
+    comps = components(i, base, size)
+    out = need & comps
+    if i.op != "tlbi" or i.option not in OPS or not OPS[i.option][0]:
+        return out
+    removes = OPS[i.option][1]
+    for item in need:
+        if ":" not in item:
+            continue
+        kind, rng = item.split(":")
+        ia, n = (int(x, 16) for x in rng.split("+"))
+        inside = i.ipa is not None and ia <= i.ipa < ia + n
+        if kind == "s2" and ("s2-all" in removes or ("s2-leaf@" in removes and inside)):
+            out.add(item)
+        if kind == "walk" and ("walk" in removes or ("walk@" in removes and inside)):
+            out.add(item)
+    return out
+
+
+def _expect(original, mutated_program, old_is_table: bool, base: int, size: int,  # type: ignore[no-untyped-def]
+            leaves=None, pointers=()) -> Verdict:
     orig = parse(original)
     stores = [i.orig for i in orig if i.op in ("str", "stlr")]
     b_idx, m_idx = stores[0], (stores[1] if len(stores) > 1 else None)
@@ -123,7 +175,7 @@ def _expect(original, mutated_program, old_is_table: bool, base: int, size: int)
         return Verdict(False, "R6: without the make store the sequence is an unmap, which is safe")
     b = pos_b[0]
     end_clean = pos_m[0] if pos_m else len(prog)
-    need = {"s2-all", "walk", "combined"} if old_is_table else {"s2-leaf", "combined"}
+    need = _needed(old_is_table, base, size, leaves, pointers)
     have: set[str] = set()
     visible = False
     pending: set[str] = set()
@@ -139,7 +191,7 @@ def _expect(original, mutated_program, old_is_table: bool, base: int, size: int)
                 if need <= have and clean_at is None:
                     clean_at = k
         elif i.op == "tlbi" and visible:
-            pending |= components(i, base, size)
+            pending |= _removes(i, base, size, need)
         elif i.op == "tlbi" and components(i, base, size):
             pass  # R1: issued before the store is visible: no effect counted
     if clean_at is None:

@@ -74,7 +74,7 @@ def test_tampered_trace_is_rejected_with_the_step_named():
 def test_shortest_counterexample_is_shortest():
     """BFS: the reported trace for the seed's window is the 3-step one (store, DSB, walk)."""
     trace = check("ttrem1", None).finding("invalid-window").trace
-    assert [s.code for s in trace.steps] == ["u", "u", "w0.0.0"]
+    assert [s.code for s in trace.steps] == ["u", "u", "w0.1.0"]
 
 
 def test_state_cap_gives_unknown_not_holds():

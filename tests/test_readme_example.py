@@ -32,4 +32,4 @@ def test_dropping_the_dsb_before_the_tlbi_is_caught(bbm):
     # the TLBI acts on vCPU0 before the invalid entry is visible; vCPU0 then refetches the old
     # table pointer and the old 2 MiB block; the new 1 GiB block joins them (spec row 14)
     assert_violation(result, "tlb-conflict",
-                     steps=["u", "u", "t0.1", "w0.0.0", "s0", "u", "u", "u", "p0", "w0.0.0", "l0.0"])
+                     steps=["u", "u", "t0.1", "w0.1.0", "s0", "u", "u", "u", "p0", "w0.1.0", "l0.1"])

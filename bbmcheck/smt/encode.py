@@ -356,9 +356,6 @@ class Encoder:
                 for i, cause in enumerate(ranked):
                     stronger = [x for c in ranked[:i] for x in pairs[c]]
                     out.append((action, "tlb-conflict", cause, z3.And(_any(pairs[cause]), z3.Not(_any(stronger)))))
-                freed = [z3.And(env["pc"] == p, own[b]) for p in range(s.end + 1)
-                         for b in match if s.freed_mask[p] >> b & 1]  # RRVJDB, §5.3
-                out.append((action, "stale-translation", "freed-source", _any(freed)))
                 late = [own[b] for b in match if s.not_final[ai] >> b & 1]  # RGPPYH, rows 9/10
                 out.append((action, "stale-translation", "after-completion", z3.And(env["pc"] == s.end, _any(late))))
                 incoherent = []  # ITHWDH, RWHZWS

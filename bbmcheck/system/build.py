@@ -15,6 +15,7 @@ from ..arch.descriptors import ENTRIES_PER_TABLE, Descriptor, index_at, size_at
 from ..arch.tlbi import TLBI_OPS
 from ..errors import InputError
 from ..sequences.schema import Instr, Loc, Sequence
+from .partition import Partition
 
 INVALID = Descriptor("invalid")
 FULL_DSB = ("sy", "ish", "osh")  # complete TLBIs (RDDMVT step 4) and make stores visible
@@ -32,7 +33,8 @@ class LeafEntry:
     attr: str
     perm: str
     kind: str
-    table: str  # the table the descriptor was read from (freed-table staleness)
+    table: str  # the table the descriptor was read from
+    gen: int = 0  # how often nT was cleared at the entry before this version (nT-shadow conflicts)
 
     @property
     def size(self) -> int:
@@ -120,7 +122,6 @@ class System:
     reads: dict[tuple[int, int], tuple[int, list[tuple]]] = field(default_factory=dict)
     trans: list[dict[int, tuple[int, str]]] = field(default_factory=list)  # addr -> leaf bit -> (OA at addr, attr)
     differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
-    freed_mask: list[int] = field(default_factory=list)  # pc -> leaf bits read from freed tables
     not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
     shadow_mask: int = 0
     conflict_cache: dict[tuple[int, int], str | None] = field(default_factory=dict)
@@ -148,14 +149,52 @@ class System:
         lvl = self.table_level[loc.table]
         return self.table_base[loc.table] + loc.index * size_at(lvl)
 
-    def leaf_entry(self, loc: Loc, desc: Descriptor, kind: str) -> LeafEntry:
+    def leaf_entry(self, loc: Loc, ver: int, kind: str) -> LeafEntry:
+        """The TLB entry a walk caches from version ``ver`` of the descriptor at ``loc``."""
+        desc = self.versions[loc][ver] if loc in self.versions else self.initial.get(loc, INVALID)
         lvl = self.table_level[loc.table]
-        return LeafEntry(lvl, self.loc_base(loc), desc.oa, desc.attr, desc.perm, kind, loc.table)
+        gen = self.nt_generation(loc, ver)
+        if kind != "shadow" and desc.nt and desc.kind == "block":
+            # An nT=1 block cached as a plain entry (nT ignored or not honoured) is one where no
+            # shadow exists; it joins the generation of the version that clears nT, whose entry
+            # is the same translation, so the two stay one TLB entry (no new states).
+            gen += 1
+        return LeafEntry(lvl, self.loc_base(loc), desc.oa, desc.attr, desc.perm, kind, loc.table, gen)
+
+    def nt_generation(self, loc: Loc, ver: int) -> int:
+        """How many nT=1 block versions a walk must have passed over before it can read version
+        ``ver`` of ``loc``: those stored earlier at ``loc`` itself, plus, for a table below, those
+        stored at the entries linking it before the link (the largest over its links).
+
+        An nT=1 block is cached so as not to conflict with the entries that existed when it was
+        cached (spec §3.3, SMMU §3.21.1): those of its own generation or older. An entry of a later
+        generation can only be cached after the nT store (the nT=0 block once nT is cleared, the
+        entries of a table installed over the nT block), and without a TLBI after those writes
+        the two may conflict (I_HYQMB; spec §8.2 item 3, rows 18-19)."""
+        hist = self.versions.get(loc, [])
+        own = sum(1 for d in hist[:ver] if d.nt and d.kind == "block")
+        return own + self._table_generation(loc.table)
+
+    def _table_generation(self, name: str) -> int:
+        cache = self._table_gens
+        if name not in cache:
+            cache[name] = 0  # the root, or a cycle (rejected by the loader)
+            links = [self.nt_generation(loc, ver) for loc, hist in sorted(self.all_versions().items())
+                     for ver, d in enumerate(hist) if d.kind == "table" and d.next_table == name]
+            cache[name] = max(links, default=0)
+        return cache[name]
+
+    def all_versions(self) -> dict[Loc, list[Descriptor]]:
+        """Every entry's descriptors in program order, version 0 before the sequence."""
+        out = {loc: [d] for loc, d in self.initial.items()}
+        out.update(self.versions)
+        return out
 
     def walk_entry(self, loc: Loc, desc: Descriptor) -> WalkEntry:
         return WalkEntry(self.table_level[loc.table], self.loc_base(loc), desc.next_table)
 
     wloc_index: dict[Loc, int] = field(default_factory=dict)
+    _table_gens: dict[str, int] = field(default_factory=dict)
 
 
 def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
@@ -193,13 +232,17 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
             counts[windex[loc]] += 1
             store_pcs[windex[loc]].append(pc)
 
-    addresses = seq.addresses
-    if addresses is None:
-        addresses = _default_addresses(seq, initial, versions, bases, levels)
+    descs = {loc: versions.get(loc, [initial.get(loc, INVALID)]) for loc in set(initial) | set(versions)}
+    partition = Partition(root_name, levels, bases, descs)
+    tlbi_ipas = [ins.ipa for ins in seq.program if ins.op == "tlbi" and ins.ipa is not None]
+    addresses = seq.addresses if seq.addresses is not None else partition.representatives(tlbi_ipas)
+    if not addresses:
+        raise InputError(seq.path, 1, 1, "no representative address: the model gives no IPA to walk")
     span = ENTRIES_PER_TABLE * size_at(levels[root_name])
     for a in addresses:
         if a >= span:
             raise InputError(seq.path, 1, 1, f"address {a:#x} is outside the {span:#x} bytes the root table maps")
+    uncovered = partition.uncovered(addresses) if seq.addresses is not None else []
 
     system = System(
         seq=seq,
@@ -234,6 +277,12 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     _tlbi_tables(system)
     _final_mappings(system)
     system.bbm_events = bbm_events(system)
+    if uncovered:
+        first = uncovered[0]
+        system.notes.append(
+            f"[observers] addresses leave {len(uncovered)} region(s) of the tables without a representative, "
+            f"so no walk of them is checked: for example IPA {first.rep:#x} ({first.why}); omit "
+            "'addresses' to check every region")
     _choices(system)
     _hot_tables(system)
     system.level_rank = system.level.rank
@@ -275,24 +324,6 @@ def _place_tables(seq: Sequence, root: str, levels: dict[str, int], initial: dic
     return bases
 
 
-def _default_addresses(seq: Sequence, initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descriptor]],
-                       bases: dict[str, int], levels: dict[str, int]) -> tuple[int, ...]:
-    """Representative addresses: the base of every leaf the tables hold or the program stores, and
-    every address a TLBI names. Two addresses under one leaf in every version of the tree are
-    treated alike by every walk, TLB entry and TLBI, so one stands for both."""
-    found = set()
-    for loc, desc in initial.items():
-        if desc.is_leaf:
-            found.add(bases[loc.table] + loc.index * size_at(levels[loc.table]))
-    for loc, hist in versions.items():
-        if any(d.is_leaf for d in hist):
-            found.add(bases[loc.table] + loc.index * size_at(levels[loc.table]))
-    for ins in seq.program:
-        if ins.op == "tlbi" and ins.ipa is not None:
-            found.add(ins.ipa)
-    return tuple(sorted(found))
-
-
 def _layout_walks(s: System) -> None:
     for ti, name in enumerate(s.tables):
         lvl, base = s.table_level[name], s.table_base[name]
@@ -310,10 +341,10 @@ def _entry_universe(s: System) -> None:
     walk: list[WalkEntry] = []
     kinds = ("s2", "comb") if s.track_stage1 else ("s2",)
     for loc in sorted(set(s.walk_loc.values())):
-        for desc in _descs_at(s, loc):
+        for ver, desc in enumerate(_descs_at(s, loc)):
             if desc.is_leaf and desc.af == 1:
                 for kind in kinds + (("shadow",) if desc.nt else ()):
-                    e = s.leaf_entry(loc, desc, kind)
+                    e = s.leaf_entry(loc, ver, kind)
                     if e not in leaf:
                         leaf.append(e)
             elif desc.kind == "table":
@@ -426,7 +457,7 @@ def _final_mappings(s: System) -> None:
         s.changed.append(f is not None and (b is None or (b[0], b[2]) != (f[0], f[2])))
         # An AF=0 leaf is never cached (RXFXTY), so no cached entry is the final mapping: an AF=1 entry
         # still used after the sequence is stale until a TLBI removes it (RGPPYH, spec §1.2 aging).
-        final = s.leaf_entry(f[0], f[1], "s2").content if f and f[1].af == 1 else None
+        final = s.leaf_entry(f[0], f[2], "s2").content if f and f[1].af == 1 else None
         s.final_content.append(final)
 
 
@@ -461,14 +492,14 @@ def _hot_tables(s: System) -> None:
             elif desc.af == 0:
                 outcomes.append(("A", loc, ver))
             else:
-                bits = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "s2")]
+                bits = 1 << s.leaf_bit[s.leaf_entry(loc, ver, "s2")]
                 if s.track_stage1:
-                    bits |= 1 << s.leaf_bit[s.leaf_entry(loc, desc, "comb")]
-                shadow = 1 << s.leaf_bit[s.leaf_entry(loc, desc, "shadow")] if desc.nt else 0
+                    bits |= 1 << s.leaf_bit[s.leaf_entry(loc, ver, "comb")]
+                shadow = 1 << s.leaf_bit[s.leaf_entry(loc, ver, "shadow")] if desc.nt else 0
                 here = (desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)
                 block_nt = desc.nt and desc.kind == "block"
                 nt_page = desc.nt and desc.kind != "block"  # IPJZBK: no nT outside block descriptors
-                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, desc, "s2").content, here, loc, ver,
+                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, ver, "s2").content, here, loc, ver,
                                  nt_page))
         s.reads[(ti, ai)] = (s.wloc_index.get(loc, -1), outcomes)
     for ai, a in enumerate(s.addresses):
@@ -487,6 +518,3 @@ def _hot_tables(s: System) -> None:
         else:
             s.not_final.append(sum(1 << b for b in trans if s.leaf_entries[b].content != final))
     s.shadow_mask = sum(1 << b for b, e in enumerate(s.leaf_entries) if e.kind == "shadow")
-    for pc in range(s.end + 1):
-        freed = {s.tables[t] for t in s.freed[pc]}
-        s.freed_mask.append(sum(1 << b for b, e in enumerate(s.leaf_entries) if e.table in freed))

@@ -22,10 +22,10 @@ CAUSES: dict[str, tuple[str, str, str]] = {
     "size": ("error", "TLB conflict abort possible: matching entries differ in block size; at stage 2 it is "
              "taken to EL2", "RFVQCK, I_HYQMB, R_FWRMB"),
     "nt-shadow": ("warning", "TLB conflict abort possible: an nT=1 entry cached as a shadow and the nT=0 "
-                  "entry both match, because nT was cleared with no TLBI after it",
+                  "entry stored after nT was cleared both match: no TLBI issued after the clear has removed "
+                  "the shadow yet",
                   "I_HYQMB, spec §8.2 item 3"),
     "freed": ("error", "the walk reads a table page that was freed (it may hold anything now)", "RRVJDB, RLXHLD"),
-    "freed-source": ("error", "a TLB entry read from a freed table page is still used", "RRVJDB"),
     "after-completion": ("error", "a TLB entry that differs from the final mapping is used after the "
                          "sequence completed", "RGPPYH, RFFWJK"),
     "incoherent": ("error", "two translations of one address exist at once with different output "

@@ -257,10 +257,16 @@ def conflict_cause(s: System, mask: int, ai: int) -> str | None:
             cause = None
             if (e1.oa_at(a), e1.attr) != (e2.oa_at(a), e2.attr):
                 cause = "oa-attr"  # row 8: not relaxed by any level, nor by noabort
+            elif (e1.kind == "shadow") != (e2.kind == "shadow"):
+                # An nT=1 block is cached so as not to conflict with the entries that existed when
+                # it was cached (spec §3.3, SMMU §3.21.1); it may conflict with an entry of a later
+                # generation, cached from a write after the nT store (I_HYQMB; §8.2 item 3 when
+                # that write clears nT; System.nt_generation).
+                shadow, other = (e1, e2) if e1.kind == "shadow" else (e2, e1)
+                if other.gen > shadow.gen and abort_ok:
+                    cause = "nt-shadow" if e1.level == e2.level else "size"
             elif e1.level != e2.level and abort_ok:
                 cause = "size"  # rows 6, 7, 17: RFVQCK, I_HYQMB
-            elif (e1.kind == "shadow") != (e2.kind == "shadow") and abort_ok:
-                cause = "nt-shadow"  # §8.2 item 3, I_HYQMB: nT cleared with no TLBI after
             if cause and (best is None or CONFLICT_ORDER[cause] > CONFLICT_ORDER[best]):
                 best = cause
     cache[key] = best
@@ -304,8 +310,6 @@ def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
         cause = conflict_cause(s, mask, ai)
         if cause:
             events.append(("tlb-conflict", v, ai, cause))
-    if mask & s.freed_mask[pc]:
-        events.append(("stale-translation", v, ai, "freed-source"))  # RRVJDB, §5.3
     if pc == s.end and mask & s.not_final[ai]:
         events.append(("stale-translation", v, ai, "after-completion"))  # RGPPYH, row 9/10
     # ITHWDH, RWHZWS: every translation of the address at this moment, in any TLB or by a walk now
