@@ -363,8 +363,6 @@ def test_trace_out_that_is_a_file_is_refused_before_the_search(tmp_path, run):
     assert target.read_text(encoding="utf-8") == "my notes\n"
 
 
-@pytest.mark.xfail(strict=True, reason="system/build.py locates 'linked at two IPAs' at the parent table's "
-                   "[tables.T1] header, column 1, not at the second link")
 def test_table_linked_at_two_ipas_points_at_the_second_link(tmp_path, run):
     text, line, col = Mistake("x", T1_ENTRIES, 'entries = { 2 = "table T2", 3 = "table T2" }', 'T2" }', "").build()
     path = tmp_path / "model.toml"

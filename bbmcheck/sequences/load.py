@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,12 @@ from ..arch.descriptors import (
     check_at_level,
     field_offset,
     parse_descriptor,
-    parse_int,
     size_at,
 )
 from ..arch.rules import PROPERTIES
 from ..errors import InputError, did_you_mean
-from .locate import Locator
-from .parse_asm import parse_line
+from .locate import MAX_NESTING, Locator, key_depth, too_deep
+from .parse_asm import parse_line, parse_number
 from .schema import CLAIM_VALUES, EXPECT_VALUES, Instr, Sequence, TableDecl
 
 TOP_KEYS = ("name", "title", "source", "level", "description", "expect", "program", "descriptors", "tables",
@@ -86,13 +87,45 @@ def load_model(name_or_path: str) -> Sequence:
     return load_text(text, shown, sha256=hashlib.sha256(raw).hexdigest(), default_name=path.stem)
 
 
-def load_text(text: str, file: str, *, sha256: str = "", default_name: str = "model") -> Sequence:
+BOM = "\ufeff"
+
+
+def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Locator]:
+    """TOML text (a leading UTF-8 byte-order mark ignored, as editors do) -> (data, locator); every
+    failure located, including nesting deep enough to exhaust the parser's recursion."""
+    text = text.removeprefix(BOM)
+    deep = too_deep(text)
+    if deep is not None:
+        raise InputError(file, *deep, f"arrays or inline tables nested more than {MAX_NESTING} deep; "
+                         "nothing in this file needs more than a few levels")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         line, col, msg = _toml_error_position(text, e)
         raise InputError(file, line, col, "invalid TOML: " + msg.replace("\n", "\\n")) from None
-    return _Loader(text, file, data, sha256 or hashlib.sha256(text.encode()).hexdigest(), default_name).load()
+    except (RecursionError, ValueError, MemoryError) as e:  # e.g. an integer of more than 4300 digits
+        long = re.search(r"[0-9_]{4000,}", text)
+        if long:
+            line = text.count("\n", 0, long.start()) + 1
+            raise InputError(file, line, long.start() - text.rfind("\n", 0, long.start()),
+                             f"a number of {long.end() - long.start()} digits; no value here needs more than 20") from None
+        raise InputError(file, 1, 1, f"invalid TOML: {type(e).__name__}: {str(e)[:200]}") from None
+    loc = Locator(text)
+    path = key_depth(data)
+    if path is not None:
+        part = r"\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*"
+        deep = re.compile(part + r"(?:\." + part + "){%d,}" % (MAX_NESTING // 2))
+        hit = next(((n, m.start()) for n, line in enumerate(loc.lines) for m in [deep.search(line)] if m), None)
+        where = (hit[0] + 1, hit[1] + 1 + len(loc.lines[hit[0]][hit[1]:]) - len(loc.lines[hit[0]][hit[1]:].lstrip(
+            " \t["))) if hit else loc.key("", path[0])
+        raise InputError(file, *where, f"tables nested more than {MAX_NESTING} deep under '{path[0]}'; "
+                         "nothing in this file needs more than a few levels")
+    return data, loc
+
+
+def load_text(text: str, file: str, *, sha256: str = "", default_name: str = "model") -> Sequence:
+    data, loc = parse_toml(text, file)
+    return _Loader(loc, file, data, sha256 or hashlib.sha256(text.encode()).hexdigest(), default_name).load()
 
 
 def _toml_error_position(text: str, e: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
@@ -136,14 +169,26 @@ def _toml_error_position(text: str, e: tomllib.TOMLDecodeError) -> tuple[int, in
 
 
 class _Loader:
-    def __init__(self, text: str, file: str, data: dict[str, Any], sha256: str, default_name: str) -> None:
+    def __init__(self, loc: Locator, file: str, data: dict[str, Any], sha256: str, default_name: str) -> None:
         self.file = file
         self.data = data
-        self.loc = Locator(text)
+        self.loc = loc
         self.sha256 = sha256
         self.default_name = default_name
         self.link_where: dict[tuple[str, int], tuple[int, int]] = {}  # (table, index) -> linked name's position
         self.warnings: list[str] = []
+        self.prog_pos: list[tuple[list[tuple[int, int]], int]] = []  # per instruction: (char positions, start)
+
+    def in_string(self, section: str, key: str, offset: int) -> tuple[int, int]:
+        """Where character ``offset`` of the string value of ``key`` was written (escapes and line
+        continuations accounted for)."""
+        chars = self.loc.string_chars(*self.loc.value(section, key))
+        return chars[min(max(offset, 0), len(chars) - 1)]
+
+    def at_instr(self, pc: int, offset: int) -> tuple[int, int]:
+        """Where character ``offset`` of instruction ``pc``'s text was written."""
+        chars, start = self.prog_pos[pc]
+        return chars[min(start + max(offset, 0), len(chars) - 1)]
 
     def err(self, where: tuple[int, int], message: str) -> InputError:
         return InputError(self.file, where[0], where[1], message)
@@ -229,17 +274,25 @@ class _Loader:
     def _descriptor(self, section: str, key: str, value: Any) -> Descriptor:
         if not isinstance(value, str):
             raise self.err(self.loc.value(section, key), "a descriptor must be a string, e.g. \"block oa=0x80000000\"")
+        odd = next((k for k, c in enumerate(value) if not (c.isascii() and (c.isprintable() or c == " "))), None)
+        if odd is not None:
+            raise self.err(self.in_string(section, key, odd),
+                           f"character {value[odd]!r} in a descriptor: descriptors are written in ASCII")
         try:
             return parse_descriptor(value)
         except DescriptorSyntaxError as e:
-            line, col = self.loc.string_start(section, key)
             hint = f" (top-level key '{key}' is inside [{section}]{_misplaced_hint(section)})"
-            raise self.err((line, col + e.offset), e.message + (hint if key in TOP_KEYS else "")) from None
+            raise self.err(self.in_string(section, key, e.offset),
+                           e.message + (hint if key in TOP_KEYS else "")) from None
 
     def _tables(self) -> tuple[TableDecl, ...]:
         section = self.data.get("tables")
+        if "tables" in self.data and not isinstance(section, dict):
+            raise self.err(self.loc.value("", "tables") if self.loc.has_key("", "tables") else
+                           self.loc.key("", "tables"), "'tables' must be [tables.<name>] sections, not a value")
         if not isinstance(section, dict) or not section:
-            raise self.err((1, 1), "missing [tables.<name>] sections: the translation tables before the update")
+            where = self.loc.key("", "tables") if "tables" in self.data else (1, 1)
+            raise self.err(where, "missing [tables.<name>] sections: the translation tables before the update")
         out = []
         for name, body in section.items():
             sec = f"tables.{name}"
@@ -257,23 +310,30 @@ class _Loader:
             if not isinstance(entries_raw, dict):
                 raise self.err(self.loc.value(sec, "entries"), "'entries' must be a table of index = descriptor")
             entries = []
+            written: dict[int, str] = {}
             for key, value in entries_raw.items():
                 try:
-                    index = parse_int(key)
+                    index = parse_number(key)
                 except ValueError:
                     index = -1
                 if not 0 <= index < 512:
-                    raise self.err(self.loc.key(sec, key), f"entry index '{key}' is not a number in 0..511")
+                    raise self.err(self.loc.key(sec, key), f"entry index {key!r} is not a number in 0..511"
+                                   + (" (write indices in ASCII digits)" if not key.isascii() else ""))
+                if index in written:
+                    raise self.err(self.loc.key(sec, key), f"entry {index} of table '{name}' is given twice "
+                                   f"(as {written[index]!r} and {key!r})")
+                written[index] = key
                 desc = self._descriptor(sec, key, value)
-                line, col = self.loc.string_start(sec, key)
                 bad = check_at_level(desc, lvl)
                 if bad:
-                    raise self.err((line, col + field_offset(value, bad[0])), bad[1])
+                    raise self.err(self.in_string(sec, key, field_offset(value, bad[0])), bad[1])
                 if desc.kind == "table":  # where the linked table's name is written, for _check_tree
-                    self.link_where[(name, index)] = (line, col + value.rindex(desc.next_table))
+                    self.link_where[(name, index)] = self.in_string(sec, key, value.rindex(desc.next_table))
                 entries.append((index, desc))
+            links = tuple((i, *self.link_where[(name, i)]) for i, _ in sorted(entries, key=lambda e: e[0])
+                          if (name, i) in self.link_where)
             out.append(TableDecl(name, lvl, root, tuple(sorted(entries, key=lambda e: e[0])),
-                                 self.loc.section(sec)[0]))
+                                 self.loc.section(sec)[0], links))
         roots = [t for t in out if t.root]
         if len(roots) != 1:
             where = self.loc.key(f"tables.{roots[1].name}", "root") if len(roots) > 1 else (1, 1)
@@ -282,19 +342,34 @@ class _Loader:
 
     def _program(self, descriptors: dict[str, Descriptor]) -> tuple[Instr, ...]:
         text = self._str("", self.data, "program")
-        line0, col0 = self.loc.multiline_string_start("", "program")
-        vline, vcol = self.loc.value("", "program")
-        one_line = self.loc.lines[vline - 1][vcol - 1:vcol + 2] not in ("'''", '"""')
+        chars = self.loc.string_chars(*self.loc.value("", "program"))
+        if len(chars) != len(text) + 1:  # not expected: fall back to one column per character
+            ln, cl = self.loc.multiline_string_start("", "program")
+            chars = []
+            for c in text + "\n":
+                chars.append((ln, cl))
+                ln, cl = (ln + 1, 1) if c == "\n" else (ln, cl + 1)
         out = []
-        for k, line in enumerate(text.split("\n")):
-            col = col0 if k == 0 else 1
-            if one_line:  # "str ...\ndsb ish": every instruction is on the key's line, after a two-character \n
-                col = col0 + sum(len(before) + 2 for before in text.split("\n")[:k])
-            instr = parse_line(line, file=self.file, line=line0 if one_line else line0 + k, col=col,
-                               descriptors=descriptors,  # type: ignore[arg-type]
-                               warn=lambda w: self.warnings.append(w.render("warning")))
+        start = 0
+        for row in text.split("\n"):
+            pos = chars[start:start + len(row) + 1]
+            start += len(row) + 1
+
+            def moved(e: InputError, pos: list[tuple[int, int]] = pos) -> InputError:
+                # parse_line counts columns from 1 on the decoded line; point into the file instead
+                return InputError(e.file, *pos[min(e.col - 1, len(pos) - 1)], e.message)
+
+            def warn(w: InputError, moved: Callable[[InputError], InputError] = moved) -> None:
+                self.warnings.append(moved(w).render("warning"))
+
+            try:
+                instr = parse_line(row, file=self.file, line=1, col=1, descriptors=descriptors,  # type: ignore[arg-type]
+                                   warn=warn)
+            except InputError as e:
+                raise moved(e) from None
             if instr is not None:
-                out.append(instr)
+                self.prog_pos.append((pos, instr.col - 1))
+                out.append(replace(instr, line=pos[instr.col - 1][0], col=pos[instr.col - 1][1]))
         if not out:
             raise self.err(self.loc.value("", "program"), "the program has no instructions")
         return tuple(out)
@@ -318,13 +393,13 @@ class _Loader:
             # by position in the array: searching for the text would find "0x1000" inside "0x10000"
             where = places[k] if k < len(places) else self.loc.value("observers", "addresses")
             if isinstance(item, str):
-                where = (where[0], where[1] + 1)  # inside the quotes, like a descriptor's fields
+                where = self.loc.string_chars(*where)[0]  # inside the quotes, like a descriptor's fields
             try:
-                value = parse_int(item) if isinstance(item, str) else item
+                value = parse_number(item) if isinstance(item, str) else item
                 if not isinstance(value, int) or isinstance(value, bool):
                     raise ValueError
             except ValueError:
-                raise self.err(where, f"address {item!r} is not a number") from None
+                raise self.err(where, f"address {_show(item)} is not a number") from None
             if value < 0 or value >= 1 << 48 or value % 4096:
                 raise self.err(where, f"address {value:#x} must be a 4 KiB-aligned IPA below 2^48")
             if value >= span:
@@ -344,7 +419,7 @@ class _Loader:
             if value not in CLAIM_VALUES:
                 raise self.err(
                     self.loc.value("claims", key),
-                    f"claim for '{key}' must be one of {', '.join(CLAIM_VALUES)}, got {value!r}",
+                    f"claim for '{key}' must be one of {', '.join(CLAIM_VALUES)}, got {_show(value)}",
                 )
             claims[key] = value
         return claims
@@ -368,29 +443,44 @@ class _Loader:
         for t in seq.tables:
             for index, desc in t.entries:
                 check_link(desc, t.level, self.link_where.get((t.name, index), (t.line, 1)))
-        for ins in seq.program:
+        root_level = next(t.level for t in seq.tables if t.root)
+        span = ENTRIES_PER_TABLE * size_at(root_level)
+        for pc, ins in enumerate(seq.program):
+            if ins.op == "tlbi" and ins.ipa is not None and ins.ipa >= span:
+                ipos = len(ins.text) - len(ins.text[ins.text.index(",") + 1:].lstrip())
+                raise self.err(self.at_instr(pc, ipos), f"IPA {ins.ipa:#x} is outside the {span:#x} bytes the "
+                               f"root table (level {root_level}) maps, so no walk reaches it")
             if ins.is_store:
                 assert ins.loc is not None and ins.desc is not None
                 if ins.loc.table not in levels:
-                    raise self.err(_operand(ins, ins.loc.table), f"store to unknown table '{ins.loc.table}'"
+                    raise self.err(self._operand(pc, ins, ins.loc.table), f"store to unknown table '{ins.loc.table}'"
                                    + did_you_mean(ins.loc.table, levels))
                 # the descriptor operand follows the entry's ', '
                 dpos = len(ins.text) - len(ins.text[ins.text.index(",") + 1:].lstrip())
                 bad = check_at_level(ins.desc, levels[ins.loc.table])
                 if bad:
                     at = dpos + field_offset(ins.text[dpos:], bad[0])
-                    raise self.err((ins.line, ins.col + at), bad[1])
+                    raise self.err(self.at_instr(pc, at), bad[1])
                 if ins.desc.kind == "table":
-                    check_link(ins.desc, levels[ins.loc.table], _operand(ins, ins.desc.next_table, dpos))
+                    check_link(ins.desc, levels[ins.loc.table], self._operand(pc, ins, ins.desc.next_table, dpos))
             if ins.op == "free" and ins.table not in levels:
-                raise self.err(_operand(ins, ins.table),
+                raise self.err(self._operand(pc, ins, ins.table),
                                f"free of unknown table '{ins.table}'" + did_you_mean(ins.table, levels))
 
+    def _operand(self, pc: int, ins: Instr, word: str, start: int = 0) -> tuple[int, int]:
+        """Where ``word`` is written among the operands of instruction ``pc``."""
+        at = ins.text.find(word, max(start, len(ins.text.split(None, 1)[0])))
+        return self.at_instr(pc, at if at >= 0 else start)
 
-def _operand(ins: Instr, word: str, start: int = 0) -> tuple[int, int]:
-    """Where ``word`` is written among the operands of ``ins`` (ins.text starts at ins.col)."""
-    at = ins.text.find(word, max(start, len(ins.text.split(None, 1)[0])))
-    return ins.line, ins.col + (at if at >= 0 else start)
+
+def _show(value: Any) -> str:
+    """A TOML value in a message: short, whatever was written."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _misplaced_repeat(loc: Locator, line: int) -> str:
@@ -410,9 +500,13 @@ def _misplaced_hint(section: str) -> str:
 
 def _sections(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
     """Every [section] below the top level, dotted names first to last, sub-sections included."""
+    def below(pre: str, table: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{pre}.{key}" if pre else key, value) for key, value in table.items() if isinstance(value, dict)]
+
     out = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            name = f"{prefix}.{key}" if prefix else key
-            out += [(name, value), *_sections(value, name)]
+    stack = below(prefix, data)[::-1]
+    while stack:  # iterative pre-order: deep dotted keys do not recurse
+        name, table = stack.pop()
+        out.append((name, table))
+        stack += below(name, table)[::-1]
     return out

@@ -190,3 +190,100 @@ class Locator:
             if rest.startswith(delim):
                 return line, col + 1
         return line, col
+
+    def string_chars(self, line: int, col: int) -> list[tuple[int, int]]:
+        """For the TOML string whose opening delimiter is at 1-based (line, col): the file position of
+        each character of its decoded value, and one more for the end. An escape (``\\t``, ``\\u00e9``)
+        is one character written where its backslash is; a line-ending backslash in a ``\"\"\"`` string
+        and the newline right after an opening ``'''`` or ``\"\"\"`` give no character; so a position
+        inside the value maps to where it was written, however the string was spelled."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        rest = text[col - 1:]
+        delim = next((d for d in ("'''", '"""', "'", '"') if rest.startswith(d)), "")
+        if not delim:
+            return [(line, col)]
+        basic, multi = delim[0] == '"', len(delim) == 3
+        i, j = line - 1, col - 1 + len(delim)
+        out: list[tuple[int, int]] = []
+        if multi and not self.lines[i][j:].strip() and i + 1 < len(self.lines):
+            i, j = i + 1, 0  # a newline right after the opening delimiter is trimmed
+        while i < len(self.lines):
+            s = self.lines[i]
+            if j >= len(s):
+                if not multi or i + 1 >= len(self.lines):
+                    break
+                out.append((i + 1, j + 1))  # the newline
+                i, j = i + 1, 0
+                continue
+            if s.startswith(delim, j) and not (multi and s.startswith(delim[0], j + 3)):
+                break
+            c = s[j]
+            if basic and c == "\\":
+                nxt = s[j + 1:j + 2]
+                if multi and not s[j + 1:].strip():  # line-ending backslash: skip whitespace and newlines
+                    i, j = i + 1, 0
+                    while i < len(self.lines):
+                        stripped = self.lines[i].lstrip()
+                        if stripped:
+                            j = len(self.lines[i]) - len(stripped)
+                            break
+                        i += 1
+                    continue
+                out.append((i + 1, j + 1))
+                j += {"u": 6, "U": 10}.get(nxt, 2)
+                continue
+            out.append((i + 1, j + 1))
+            j += 1
+        out.append((i + 1, j + 1) if i < len(self.lines) else (len(self.lines), 1))
+        return out
+
+
+MAX_NESTING = 32
+
+
+def too_deep(text: str, limit: int = MAX_NESTING) -> tuple[int, int] | None:
+    """1-based (line, col) of the first '[' or '{' (outside strings and comments) that opens a value
+    nested more than ``limit`` deep, or None. Checked before TOML parsing, whose parser recurses."""
+    lines, _ = _blank_comments(_split_lines(text))
+    depth, quote = 0, ""
+    for n, line in enumerate(lines):
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if quote:
+                if quote[0] == '"' and c == "\\":
+                    i += 2
+                    continue
+                if line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                    continue
+            elif c in "'\"":
+                quote = c * 3 if line.startswith(c * 3, i) else c
+                i += len(quote)
+                continue
+            elif c in "[{":
+                depth += 1
+                if depth > limit:
+                    return n + 1, i + 1
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            i += 1
+        if len(quote) == 1:
+            quote = ""
+    return None
+
+
+def key_depth(data: object, limit: int = MAX_NESTING) -> list[str] | None:
+    """The dotted path (keys) to the first table or array nested more than ``limit`` deep in parsed
+    TOML data, or None; iterative, so it never recurses."""
+    stack: list[tuple[object, list[str]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > limit:
+            return path
+        if isinstance(value, dict):
+            stack += [(v, [*path, str(k)]) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, [*path, str(k)]) for k, v in enumerate(value)]
+    return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..arch.descriptors import DescriptorSyntaxError, parse_descriptor, parse_int
+from ..arch.descriptors import DescriptorSyntaxError, parse_descriptor
 from ..arch.tlbi import TLBI_OPS
 from ..errors import InputError, did_you_mean
 from .schema import DSB_OPTIONS, MNEMONICS, Instr, Loc
@@ -28,6 +28,18 @@ ENTRY_START_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^\]]*\]")
 # The model is stage 2 with a 4 KiB granule: leaves are at levels 1..3, so a level-0 hint matches none.
 TTL0_WARNING = ("ttl=0 names a level-0 leaf, but with a 4 KiB granule stage 2 has no leaf at level 0: this TLBI "
                 "need invalidate nothing (RSQXYZ); give the leaf's level 1..3, or no hint")
+
+
+NUMBER_RE = re.compile(r"[+-]?(0[xX][0-9a-fA-F](_?[0-9a-fA-F])*|0[bB][01](_?[01])*|0[oO][0-7](_?[0-7])*"
+                       r"|[0-9](_?[0-9])*)")
+
+
+def parse_number(word: str) -> int:
+    """An integer written in ASCII (decimal, 0x, 0b or 0o; '_' between digits): unlike int(), no
+    other script's digits and no surrounding space. Raises ValueError."""
+    if not NUMBER_RE.fullmatch(word):
+        raise ValueError(word)
+    return int(word.replace("_", ""), 0)
 
 
 def strip_comment(text: str) -> str:
@@ -49,6 +61,11 @@ def parse_line(
 
     def err(offset: int, message: str) -> InputError:
         return InputError(file, line, col + offset, message)
+
+    odd = next((k for k, c in enumerate(body) if not (c.isascii() and (c.isprintable() or c in " \t"))), None)
+    if odd is not None:
+        raise err(odd, f"character {body[odd]!r} in an instruction: instructions are written in ASCII "
+                       "(a '//' comment may hold anything)")
 
     mnemonic = stripped.split(None, 1)[0]
     rest = body[start + len(mnemonic):]
@@ -124,6 +141,8 @@ def parse_line(
             value = word[4:]
             if value not in ("0", "1", "2", "3"):
                 raise err(wpos + 4, f"TTL level hint must be 0..3, got '{value}'")
+            if ttl is not None:
+                raise err(wpos, f"a second TTL hint '{word}': this TLBI already has ttl={ttl} (give one)")
             ttl = int(value)
             if ttl == 0 and warn is not None:
                 warn(err(wpos, TTL0_WARNING))
@@ -131,7 +150,7 @@ def parse_line(
         if ipa is not None:
             raise err(wpos, f"unexpected operand '{word}'")
         try:
-            ipa = parse_int(word)
+            ipa = parse_number(word)
         except ValueError:
             raise err(wpos, f"'{word}' is not an intermediate physical address") from None
         if not 0 <= ipa < 1 << 48:
@@ -161,7 +180,7 @@ def _parse_entry(entry: str, pos: int, err) -> Loc:  # type: ignore[no-untyped-d
     if not m:
         raise err(pos, f"'{entry}' is not a table entry; write <table>[<index>], e.g. T1[1]")
     try:
-        index = parse_int(m.group(2).strip())
+        index = parse_number(m.group(2).strip())
     except ValueError:
         raise err(pos + m.start(2), f"entry index '{m.group(2).strip()}' is not a number") from None
     if not 0 <= index < 512:

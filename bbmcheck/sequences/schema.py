@@ -59,6 +59,8 @@ class TableDecl:
     root: bool
     entries: tuple[tuple[int, Descriptor], ...]
     line: int = 1
+    # (entry index, line, col) of each table link's linked name, where the file wrote it (for errors)
+    links: tuple[tuple[int, int, int], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

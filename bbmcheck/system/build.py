@@ -241,7 +241,12 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     span = ENTRIES_PER_TABLE * size_at(levels[root_name])
     for a in addresses:
         if a >= span:
-            raise InputError(seq.path, 1, 1, f"address {a:#x} is outside the {span:#x} bytes the root table maps")
+            at = (seq.path, 1, 1)
+            tlbi = next((i for i in seq.program if i.op == "tlbi" and i.ipa == a and "," in i.text), None)
+            if tlbi is not None and seq.addresses is None:  # a TLBI's address: point at its operand
+                ipa = tlbi.text[tlbi.text.index(",") + 1:]
+                at = (tlbi.file or seq.path, tlbi.line, tlbi.col + len(tlbi.text) - len(ipa.lstrip()))
+            raise InputError(*at, f"address {a:#x} is outside the {span:#x} bytes the root table maps")
     uncovered = partition.uncovered(addresses) if seq.addresses is not None else []
 
     system = System(
@@ -294,30 +299,40 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
 def _place_tables(seq: Sequence, root: str, levels: dict[str, int], initial: dict[Loc, Descriptor]) -> dict[str, int]:
     """Each table's base IPA, from the descriptors that link it (before the update or stored)."""
     bases = {root: 0}
-    links: list[tuple[Loc, str, tuple[int, int]]] = []
-    for loc, desc in sorted(initial.items()):
+    # every link, in the order the file states them (the tables' entries, then the stores), each with
+    # where its linked table's name is written: a conflict is reported at the later of two links
+    links: list[tuple[Loc, str, tuple[str, int, int]]] = []
+    initial_links = []
+    for loc, desc in initial.items():
         if desc.kind == "table":
             decl = seq.table(loc.table)
-            links.append((loc, desc.next_table, (decl.line, 1)))
+            at = {i: (line, col) for i, line, col in decl.links}.get(loc.index, (decl.line, 1))
+            initial_links.append((at, loc, desc.next_table))
+    links += [(loc, child, (seq.path, *at)) for at, loc, child in sorted(initial_links)]
     for ins in seq.program:
         if ins.is_store and ins.desc is not None and ins.desc.kind == "table" and ins.loc is not None:
-            links.append((ins.loc, ins.desc.next_table, (ins.line, ins.col)))
+            dpos = len(ins.text) - len(ins.text[ins.text.index(",") + 1:].lstrip()) if "," in ins.text else 0
+            off = ins.text.find(ins.desc.next_table, dpos)
+            links.append((ins.loc, ins.desc.next_table, (ins.file or seq.path, ins.line,
+                                                         ins.col + (off if off >= 0 else dpos))))
     changed = True
     while changed:
         changed = False
-        for loc, child, where in links:
-            if loc.table not in bases:
-                continue
-            base = bases[loc.table] + loc.index * size_at(levels[loc.table])
-            if child not in bases:
-                bases[child] = base
+        for loc, child, _where in links:
+            if loc.table in bases and child not in bases:
+                bases[child] = bases[loc.table] + loc.index * size_at(levels[loc.table])
                 changed = True
-            elif bases[child] != base:
-                raise InputError(
-                    seq.path, where[0], where[1],
-                    f"table '{child}' is linked at IPA {base:#x} here but at {bases[child]:#x} elsewhere; "
-                    "a table maps one IPA range",
-                )
+    first: dict[str, int] = {}
+    for loc, child, where in links:
+        if loc.table not in bases:
+            continue
+        base = bases[loc.table] + loc.index * size_at(levels[loc.table])
+        if first.setdefault(child, base) != base:
+            raise InputError(
+                *where,
+                f"table '{child}' is linked at IPA {base:#x} here but at {first[child]:#x} elsewhere; "
+                "a table maps one IPA range",
+            )
     for t in seq.tables:
         if t.name not in bases:
             raise InputError(seq.path, t.line, 1, f"table '{t.name}' is never linked into the tree from the root")
