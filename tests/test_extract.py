@@ -132,4 +132,4 @@ def test_bad_scenario_and_primitive_map(tmp_path, capsys):
     prims.write_text('[primitives]\nfoo = ["str {entri:0}, {desc:1}"]\n')
     err = one_error(capsys, ["extract", code, "--function", "stage2_split_leaf", "--primitives", str(prims),
                              "--scenario", str(HERE / "kvm_replace_leaf.scenario.toml")])
-    assert err.startswith(f"{prims}:2:7: error: unknown placeholder {{entri:0}}")
+    assert err.startswith(f"{prims}:2:13: error: unknown placeholder {{entri:0}}")

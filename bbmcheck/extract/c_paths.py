@@ -40,22 +40,25 @@ def _parser():  # type: ignore[no-untyped-def]
 def find_function(src: Source, name: str) -> Any:
     tree = _parser().parse(src.text.encode("utf-8"))
     found = []
-
-    def visit(node: Any) -> None:
+    stack = [tree.root_node]
+    while stack:  # iterative: code nested thousands deep must not exhaust Python's recursion
+        node = stack.pop()
         if node.type == "function_definition":
             decl = node.child_by_field_name("declarator")
             while decl is not None and decl.type != "function_declarator":
                 decl = decl.child_by_field_name("declarator")
             ident = decl.child_by_field_name("declarator") if decl is not None else None
-            if ident is not None and ident.text.decode() == name:
+            if ident is not None and ident.text.decode("utf-8", errors="replace") == name:
                 found.append(node)
-        for child in node.children:
-            visit(child)
-
-    visit(tree.root_node)
+                continue
+        stack += reversed(node.children)
     if not found:
         raise src.error(0, 0, f"no function '{name}' in {src.path}")
     fn = found[0]
+    deep = _too_deep(fn)
+    if deep is not None:
+        raise src.error(deep.start_point[0], deep.start_point[1], f"'{name}' is nested more than {MAX_DEPTH} "
+                        "syntax levels deep here; bbmcheck extracts update sequences, which need a few")
     body = fn.child_by_field_name("body")
     # a diff's hunk may start inside another function; only errors in this body matter
     if body is None or body.has_error:
@@ -64,13 +67,30 @@ def find_function(src: Source, name: str) -> Any:
     return fn
 
 
+MAX_DEPTH = 200
+
+
+def _too_deep(fn: Any) -> Any:
+    """The first node more than MAX_DEPTH levels below ``fn``, or None (iterative)."""
+    stack = [(fn, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack += [(c, depth + 1) for c in reversed(node.children)]
+    return None
+
+
 def _first_error(node: Any) -> Any:
-    for child in node.children:
-        if child.type == "ERROR" or child.is_missing:
-            return child
-        if child.has_error:
-            return _first_error(child)
-    return node
+    while True:
+        for child in node.children:
+            if child.type == "ERROR" or child.is_missing:
+                return child
+            if child.has_error:
+                node = child
+                break
+        else:
+            return node
 
 
 def function_paths(src: Source, name: str) -> list[CPath]:

@@ -46,14 +46,21 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
     src = read_source(code)
     pmap = load_primitives(primitives)
     scen = load_scenario(scenario)
-    base = load_model(scen.base)
+    try:
+        base = load_model(scen.base)
+    except InputError as e:
+        if e.file not in ("<command-line>", scen.base):
+            raise  # the base model's own mistake, located in it
+        assert scen.loc is not None
+        raise InputError(scen.path, *scen.loc.string_chars(*scen.loc.value("", "base"))[0],
+                         f"base: {e.message}") from None
     ctx = _Expander(src, pmap, scen, strict, warn or (lambda e: None))
     if src.kind == "asm":
         path, direct = asm_path(src, function)
         calls = iter(path.calls)
         body: list[tuple[str, int, int]] = []
         for text, row, col in direct:
-            body += ctx.expand(next(calls)) if not text else [ctx.asm_line(text, row, col)]
+            body += ctx.expand(next(calls)) if not text else ctx.asm_line(text, row, col)
         found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
     else:
         found = []
@@ -81,28 +88,71 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         text = to_toml(base, program, name=name, level=level, title=f"{function} [{key or 'only path'}]",
                        source=f"extracted from {code}" + (f" ({key})" if key else ""),
                        claims={}, expect="claims-hold")
+        gen = f"<extracted:{name}>"
+        place = _Placer(src, scen, spec, key, gen, text, body)
         try:
-            seq = load_text(text, f"<extracted:{name}>", default_name=name)
-            build(seq, Config(level=seq.level), vcpus=1)  # table placement is checked when built
+            seq = load_text(text, gen, default_name=name)
         except InputError as e:
-            raise InputError(scen.path, 1, 1, f"the scenario's prologue/epilogue or base does not fit path [{key}]: "
-                                              f"{e.message}") from None
+            raise place(e) from None
         # report lines where they were written: the function's in the code, the context's in the scenario
-        assert scen.loc is not None
-        pro, epi = scen.loc.key("", "prologue"), scen.loc.key("", "epilogue")
-        places = [pro] * len(scen.prologue) + [src.where(r, c) for _, r, c in body] + [epi] * len(scen.epilogue)
-        scen_file = scen.path
+        places = [place.scenario_line(scen.prologue_at[k], 0) for k in range(len(scen.prologue))] + [
+            src.where(r, c) for _, r, c in body] + [place.scenario_line(scen.epilogue_at[k], 0)
+                                                     for k in range(len(scen.epilogue))]
+        in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
         placed = tuple(
-            replace(ins, line=line, col=col, file="" if k_in_body else scen_file)
-            for (ins, (line, col)), k_in_body in zip(
-                zip(seq.program, places, strict=True),
-                [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue),
-                strict=True,
-            )
+            replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
+            for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
         )
+        try:  # table placement is checked when built; the tables' positions are the generated text's
+            build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
+                  Config(level=seq.level), vcpus=1)
+        except InputError as e:
+            raise place(e) from None
         seq = replace(seq, program=placed, path=src.path)
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
     return models, notes
+
+
+class _Placer:
+    """Moves an error in an extracted model's generated text to where its cause was written: a
+    prologue or epilogue line in the scenario, the call in the code, the path's level or the base."""
+
+    def __init__(self, src: Source, scen: Scenario, spec: Any, key: str, gen: str, text: str,
+                 body: list[tuple[str, int, int]]) -> None:
+        self.src, self.scen, self.spec, self.key, self.gen, self.body = src, scen, spec, key, gen, body
+        lines = text.split("\n")
+        self.first = lines.index("program = \'\'\'") + 2  # 1-based line of the first program line
+        self.level_line = next(n for n, line in enumerate(lines, 1) if line.startswith("level = "))
+
+    def scenario_line(self, quote: tuple[int, int], offset: int) -> tuple[int, int]:
+        assert self.scen.loc is not None
+        chars = self.scen.loc.string_chars(*quote)
+        return chars[min(max(offset, 0), len(chars) - 1)]
+
+    def __call__(self, e: InputError) -> InputError:
+        scen, n_pro, n_body = self.scen, len(self.scen.prologue), len(self.body)
+        if e.file == self.src.path:  # an instruction of the function's: at its call
+            for _, r, c in self.body:
+                if self.src.where(r, c)[0] == e.line:
+                    return InputError(e.file, *self.src.where(r, c), e.message)
+            return e
+        if e.file != self.gen:
+            return e  # already where it was written (a scenario line, the base model)
+        k = e.line - self.first
+        if 0 <= k < n_pro:
+            return InputError(scen.path, *self.scenario_line(scen.prologue_at[k], e.col - 1), e.message)
+        if n_pro <= k < n_pro + n_body:
+            _, r, c = self.body[k - n_pro]
+            return InputError(self.src.path, *self.src.where(r, c), e.message)
+        if n_pro + n_body <= k < n_pro + n_body + len(scen.epilogue):
+            return InputError(scen.path, *self.scenario_line(scen.epilogue_at[k - n_pro - n_body], e.col - 1),
+                              e.message)
+        if e.line == self.level_line and self.spec is not None and self.spec.level:
+            line, col = self.spec.where
+            return InputError(scen.path, line, col, f"the level of path [{self.key}]: {e.message}")
+        assert scen.loc is not None
+        return InputError(scen.path, *scen.loc.value("", "base"),
+                          f"the base model does not fit path [{self.key}]: {e.message}")
 
 
 class _Expander:
@@ -188,16 +238,76 @@ class _Expander:
             raise self.src.error(row, col, f"'{arg}' has no meaning in scenario {scen.path}: add it to {where}")
         return got
 
-    def asm_line(self, text: str, row: int, col: int) -> tuple[str, int, int]:
+    def asm_line(self, text: str, row: int, col: int) -> list[tuple[str, int, int]]:
+        """One assembly instruction as model lines: [] when it touches no page table."""
         mnemonic, _, rest = text.partition(" ")
-        mnemonic = mnemonic.lower()
-        ops = [o.strip() for o in rest.split(",")] if rest.strip() else []
-        if mnemonic in ("str", "stlr"):
-            if len(ops) != 2:
-                raise self.src.error(row, col, f"'{text}': expected {mnemonic} Xt, [Xn]")
-            entry = self.lookup("entry", ops[1].lower(), row, col)
-            desc = self.lookup("desc", ops[0].lower(), row, col)
-            return f"{mnemonic} {entry}, {desc}", row, col
-        if mnemonic == "tlbi" and len(ops) == 2 and re.fullmatch(r"[xX]\d+", ops[1]):
-            return f"tlbi {ops[0]}, {self.lookup('ipa', ops[1].lower(), row, col)}", row, col
-        return text, row, col
+        mnemonic, rest = mnemonic.lower(), rest.strip()
+        if mnemonic in ("dsb", "isb"):
+            return [(text, row, col)]
+        if mnemonic == "tlbi":
+            ops = [o.strip() for o in rest.split(",")]
+            if len(ops) == 2 and re.fullmatch(r"[xX]\d+", ops[1]):
+                return [(f"tlbi {ops[0]}, {self.lookup('ipa', ops[1].lower(), row, col)}", row, col)]
+            return [(text, row, col)]
+        if mnemonic == "dmb":
+            self.warn(self.src.error(row, col, f"'{text}' is not modelled and is dropped: bbmcheck keeps no ordering "
+                                               "a DMB gives, which only adds interleavings (use dsb for a barrier "
+                                               "the model honours)"))
+            return []
+        if is_store(mnemonic):
+            return self.asm_store(mnemonic, rest, text, row, col)
+        message = f"unknown instruction '{mnemonic}': bbmcheck does not know whether it stores to a table entry"
+        if self.strict:
+            raise self.src.error(row, col, message)
+        self.warn(self.src.error(row, col, message + "; ignored (use --strict to refuse)"))
+        return []
+
+    def asm_store(self, mnemonic: str, rest: str, text: str, row: int, col: int) -> list[tuple[str, int, int]]:
+        """A store of any form: to the stack, skipped; to a table entry, modelled (64-bit str, stur,
+        stlr, stlur with no writeback) or refused; to an address the scenario does not map, refused
+        for a plain store (it may be an entry) and warned about (an error under --strict) otherwise."""
+        m = re.search(r"\[\s*([A-Za-z0-9_]+)\s*(?:,\s*#?\s*([^\]]*?))?\s*\](\s*!)?(\s*,\s*#?\s*\S+)?\s*$", rest)
+        if m is None:
+            raise self.src.error(row, col, f"'{text}': expected {mnemonic} Xt, [Xn]")
+        base, offset, pre, post = m.group(1).lower(), (m.group(2) or "").strip(), m.group(3), m.group(4)
+        if base == "sp":
+            return []  # the stack frame: no table entry
+        try:
+            zero = not offset or int(offset, 0) == 0
+        except ValueError:
+            zero = False
+        key = f"[{base}]" if zero else f"[{base}, #{offset}]"
+        entry = self.scen.entry(key)
+        values = [v.strip().lower() for v in rest[:m.start()].split(",") if v.strip()]
+        modelled = MODELLED_STORES.get(mnemonic)
+        if entry is None:
+            if modelled:
+                self.lookup("entry", key, row, col)  # raises: the scenario must say what it points at
+            message = (f"'{text}' stores to {key}, which the scenario's [entries] does not map; "
+                       "if it is a table entry, add it there")
+            if self.strict:
+                raise self.src.error(row, col, message)
+            self.warn(self.src.error(row, col, message + "; ignored (use --strict to refuse)"))
+            return []
+        why = ""
+        if not modelled:
+            why = (f"'{mnemonic}' is not modelled: bbmcheck models a table entry written by one 64-bit "
+                   "str, stur, stlr or stlur")
+        elif pre or post:
+            why = "a store with writeback addressing is not modelled (the next store's address changes)"
+        elif len(values) != 1 or not re.fullmatch(r"x\d+|xzr", values[0]):
+            why = f"'{text}' does not store one 64-bit register (a descriptor is written whole, by an X register)"
+        if why:
+            raise self.src.error(row, col, f"{why}; {key} is table entry {entry}")
+        desc = self.lookup("desc", values[0], row, col)
+        return [(f"{modelled} {entry}, {desc}", row, col)]
+
+
+MODELLED_STORES = {"str": "str", "stur": "str", "stlr": "stlr", "stlur": "stlr"}
+ATOMICS = ("swp", "cas", "ldadd", "ldclr", "ldeor", "ldset", "ldsmax", "ldsmin", "ldumax", "ldumin",
+           "stadd", "stclr", "steor", "stset", "stsmax", "stsmin", "stumax", "stumin")
+
+
+def is_store(mnemonic: str) -> bool:
+    """Whether an AArch64 mnemonic may write memory: every st* form and the atomics."""
+    return mnemonic.startswith("st") or mnemonic.startswith(ATOMICS)

@@ -5,15 +5,17 @@ FEAT_BBM level each path targets, and the caller's context before and after the 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..arch.descriptors import Descriptor, DescriptorSyntaxError, parse_descriptor, parse_int
+from ..arch.config import FeatBBM
+from ..arch.descriptors import Descriptor, DescriptorSyntaxError, parse_descriptor
 from ..errors import InputError, did_you_mean
+from ..sequences.load import parse_toml
 from ..sequences.locate import Locator
+from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
 
 PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table):(\d+)\}")
 BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah")
@@ -21,15 +23,65 @@ BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah")
 
 def _read_toml(path: str) -> tuple[dict[str, Any], Locator]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(path, 1, 1, f"cannot read: {e}") from None
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(path, 1, 1, f"cannot read: {e.strerror or e}") from None
     try:
-        return tomllib.loads(text), Locator(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)$", str(e))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        raise InputError(path, line, col, f"invalid TOML: {str(e)[: m.start()].strip() if m else e}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        col = len(raw[line_start:e.start].decode("utf-8", errors="replace")) + 1
+        raise InputError(path, raw.count(b"\n", 0, e.start) + 1, col, "not UTF-8 text") from None
+    return parse_toml(text, path)
+
+
+class _Fields:
+    """Type checks for one file's TOML data, each failure located where the value was written."""
+
+    def __init__(self, path: str, data: dict[str, Any], loc: Locator) -> None:
+        self.path, self.data, self.loc = path, data, loc
+
+    def err(self, where: tuple[int, int], message: str) -> InputError:
+        return InputError(self.path, where[0], where[1], message)
+
+    def section(self, key: str, what: str) -> dict[str, Any]:
+        """Top-level ``key``: a table (or absent: empty)."""
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.err(self.loc.value("", key) if self.loc.has_key("", key) else self.loc.key("", key),
+                           f"'{key}' must be a table of {what}, not {_kind(value)}")
+        return value
+
+    def strings(self, key: str, what: str) -> dict[str, str]:
+        """[key]: a table whose every value is a string."""
+        table = self.section(key, what)
+        for k, v in table.items():
+            if not isinstance(v, str):
+                raise self.err(self.loc.value(key, k), f"[{key}] {k!r} must be a string ({what}), not {_kind(v)}")
+        return table
+
+    def lines(self, key: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        """Top-level ``key``: a list of instruction strings; with where each string's opening quote is."""
+        value = self.data.get(key, [])
+        if not isinstance(value, list):
+            raise self.err(self.loc.value("", key), f"'{key}' must be a list of instruction lines, "
+                           f"e.g. {key} = [\"dsb ishst\"], not {_kind(value)}")
+        places = self.loc.array_items("", key) if value else []
+        out = []
+        for k, item in enumerate(value):
+            where = places[k] if k < len(places) else self.loc.value("", key)
+            if not isinstance(item, str):
+                raise self.err(where, f"each line of '{key}' must be a string, not {_kind(item)}")
+            out.append(where)
+        return tuple(value), out
+
+
+def _kind(value: Any) -> str:
+    for types, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                        (list, "an array"), (dict, "a table")):
+        if isinstance(value, types):
+            return name
+    return "a date or time"
 
 
 @dataclass(frozen=True)
@@ -51,22 +103,38 @@ def load_primitives(name_or_path: str | None) -> PrimitiveMap:
             raise InputError("<command-line>", 1, 1, f"no primitive map '{name}' (a file, or one of "
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
+    f = _Fields(path, data, loc)
     for key in data:
         if key not in ("primitives", "dispatch", "pure"):
             raise InputError(path, *loc.key("", key), f"unknown section '{key}'"
                              + did_you_mean(key, ("primitives", "dispatch", "pure")))
     prims: dict[str, tuple[str, ...]] = {}
-    for key, lines in data.get("primitives", {}).items():
+    for key, lines in f.section("primitives", "name = [instruction lines]").items():
         if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
             raise InputError(path, *loc.value("primitives", key), "a primitive is a list of instruction lines")
-        for line in lines:
+        places = loc.array_items("primitives", key)
+        for k, line in enumerate(lines):
             for m in re.finditer(r"\{[^}]*\}", line):
                 if not PLACEHOLDER.fullmatch(m.group(0)):
-                    raise InputError(path, *loc.value("primitives", key),
+                    chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value("primitives", key)]
+                    raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
                                      f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa or table, ':N')")
         prims[key] = tuple(lines)
-    pure = data.get("pure", {}).get("names", [])
-    return PrimitiveMap(path, prims, dict(data.get("dispatch", {})), frozenset(pure))
+    dispatch = f.section("dispatch", "call = argument number")
+    for key, n in dispatch.items():
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < 32:
+            raise InputError(path, *loc.value("dispatch", key),
+                             f"[dispatch] {key!r} must be the 0-based number of the argument that names the "
+                             f"operation (0..31), not {_kind(n) if not isinstance(n, int) else n}")
+    pure_section = f.section("pure", "names = [calls that touch no page table]")
+    for key in pure_section:
+        if key != "names":
+            raise InputError(path, *loc.key("pure", key), f"unknown key '{key}' in [pure] (expected names)"
+                             + did_you_mean(key, ("names",)))
+    pure = pure_section.get("names", [])
+    if not isinstance(pure, list) or not all(isinstance(x, str) for x in pure):
+        raise InputError(path, *loc.value("pure", "names"), "[pure] names must be a list of function names")
+    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure))
 
 
 @dataclass(frozen=True)
@@ -74,6 +142,7 @@ class PathSpec:
     name: str
     level: str
     skip: str = ""  # why the path is infeasible in this scenario
+    where: tuple[int, int] = (1, 1)  # where the path's level (or the path) is written
 
 
 @dataclass
@@ -89,6 +158,8 @@ class Scenario:
     tables: dict[str, str]
     paths: dict[str, PathSpec] = field(default_factory=dict)
     loc: Locator | None = None
+    prologue_at: tuple[tuple[int, int], ...] = ()  # where each prologue line's opening quote is
+    epilogue_at: tuple[tuple[int, int], ...] = ()
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
@@ -111,51 +182,109 @@ def set_bit(desc: Descriptor, bit: str, on: bool) -> Descriptor:
     return replace(desc, af=1 if on else 0)
 
 
+PATH_KEYS = ("level", "name", "skip")
+
+
 def load_scenario(path: str) -> Scenario:
     data, loc = _read_toml(path)
+    f = _Fields(path, data, loc)
     allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths")
     for key in data:
         if key not in allowed:
             raise InputError(path, *loc.key("", key), f"unknown key '{key}'" + did_you_mean(key, allowed))
     if not isinstance(data.get("base"), str):
-        raise InputError(path, 1, 1, "a scenario needs base = \"<model>\": the tables and vCPUs the code runs on")
+        where = loc.value("", "base") if "base" in data else (1, 1)
+        raise InputError(path, *where, "a scenario needs base = \"<model>\": the tables and vCPUs the code runs on")
     base = data["base"]
     if base.endswith(".toml"):
         base = str((Path(path).parent / base).resolve()) if not Path(base).is_absolute() else base
+    prologue, prologue_at = f.lines("prologue")
+    epilogue, epilogue_at = f.lines("epilogue")
+    for lines, places in ((prologue, prologue_at), (epilogue, epilogue_at)):
+        for text, where in zip(lines, places, strict=True):
+            _check_line(path, loc, text, where)
+    entries = f.strings("entries", "pointer expression = \"T1[1]\"")
+    for key, text in entries.items():
+        if not ENTRY_RE.fullmatch(text.strip()):
+            raise InputError(path, *loc.string_chars(*loc.value("entries", key))[0],
+                             f"'{text}' is not a table entry; write <table>[<index>], e.g. T1[1]")
     values = {}
-    for key, text in data.get("values", {}).items():
+    for key, text in f.strings("values", "expression = descriptor").items():
         try:
-            values[_norm(key)] = parse_descriptor(str(text))
+            values[_norm(key)] = parse_descriptor(text)
         except DescriptorSyntaxError as e:
-            line, col = loc.value("values", key)
-            raise InputError(path, line, col + 1 + e.offset, e.message) from None
+            chars = loc.string_chars(*loc.value("values", key))
+            raise InputError(path, *chars[min(e.offset, len(chars) - 1)], e.message) from None
     bits = {}
-    for key, bit in data.get("bits", {}).items():
+    for key, bit in f.strings("bits", "macro = \"nT\" or \"af\"").items():
         if bit not in ("nT", "af"):
             raise InputError(path, *loc.value("bits", key), f"bit '{bit}' is not modelled (nT or af)")
         bits[key] = bit
     addresses = {}
-    for key, text in data.get("addresses", {}).items():
+    for key, text in f.strings("addresses", "expression = \"0x40000000\"").items():
         try:
-            addresses[_norm(key)] = parse_int(str(text))
+            addresses[_norm(key)] = parse_number(text)
         except ValueError:
             raise InputError(path, *loc.value("addresses", key), f"'{text}' is not an address") from None
+        if not 0 <= addresses[_norm(key)] < 1 << 48:
+            raise InputError(path, *loc.value("addresses", key), f"address '{text}' is not in 0..2^48-1")
+    tables = f.strings("tables", "expression = table name")
     paths = {}
-    for key, spec in data.get("paths", {}).items():
+    levels = tuple(level.value for level in FeatBBM)
+    for key, spec in f.section("paths", "path conditions = { level = ..., name = ... }").items():
         if not isinstance(spec, dict) or ("level" not in spec and "skip" not in spec):
             raise InputError(path, *loc.value("paths", key),
                              "a path is { level = \"L0\", name = \"...\" } or { skip = \"why it cannot happen\" }")
-        paths[key] = PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")))
+        for field_name, value in spec.items():
+            where = _spec_field(loc, key, field_name) or loc.value("paths", key)
+            if field_name not in PATH_KEYS:
+                raise InputError(path, *where, f"unknown key '{field_name}' in a path"
+                                 + did_you_mean(field_name, PATH_KEYS))
+            if not isinstance(value, str):
+                raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
+            if field_name == "level" and not _is_level(value):
+                raise InputError(path, *where, f"unknown FEAT_BBM level '{value}' (expected one of "
+                                 f"{', '.join(levels)})" + did_you_mean(value, levels))
+        paths[key] = PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
+                              _spec_field(loc, key, "level") or loc.value("paths", key))
     return Scenario(
         path=path,
         base=base,
-        prologue=tuple(data.get("prologue", ())),
-        epilogue=tuple(data.get("epilogue", ())),
-        entries={_norm(k): str(v) for k, v in data.get("entries", {}).items()},
+        prologue=prologue,
+        epilogue=epilogue,
+        entries={_norm(k): v for k, v in entries.items()},
         values=values,
         bits=bits,
         addresses=addresses,
-        tables={_norm(k): str(v) for k, v in data.get("tables", {}).items()},
+        tables={_norm(k): v for k, v in tables.items()},
         paths=paths,
         loc=loc,
+        prologue_at=tuple(prologue_at),
+        epilogue_at=tuple(epilogue_at),
     )
+
+
+def _spec_field(loc: Locator, key: str, field_name: str) -> tuple[int, int] | None:
+    """Where field ``field_name`` of path ``key``'s inline table is written: the value after
+    ``field =`` on the line of ``"key" =`` in [paths] (None when not written there)."""
+    line, col = loc.key("paths", key)
+    text = loc.lines[line - 1]
+    m = re.compile(r"[{,]\s*(" + re.escape(field_name) + r")\s*=\s*").search(text, col - 1)
+    return (line, m.end() + 1) if m else None
+
+
+def _is_level(text: str) -> bool:
+    try:
+        FeatBBM.parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_line(path: str, loc: Locator, text: str, where: tuple[int, int]) -> None:
+    """A prologue or epilogue line is an instruction: checked now, where the scenario wrote it."""
+    chars = loc.string_chars(*where)
+    try:
+        parse_line(text, file=path, line=1, col=1, descriptors={})
+    except InputError as e:
+        raise InputError(path, *chars[min(e.col - 1, len(chars) - 1)], e.message) from None

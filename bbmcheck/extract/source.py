@@ -38,11 +38,12 @@ def read_source(path: str) -> Source:
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise InputError(path, 1, 1, f"cannot read: {e.strerror}") from None
+        raise InputError(path, 1, 1, f"cannot read: {e.strerror or e}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(path, raw[: e.start].count(b"\n") + 1, 1, "not UTF-8 text") from None
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark: editors show nothing there
     kind = "asm" if path.endswith((".S", ".s", ".asm")) else "c"
     if any(HUNK.match(line) for line in text.splitlines()):
         return _post_image(path, text, kind)
