@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import __version__
 from ..results import Finding, Result, Trace, Verdict
 from ..verify import explain_condition
+from .escape import terminal_lines
 
 
 def verdict_phrase(f: Finding) -> str:
@@ -90,10 +91,11 @@ def render(result: Result, *, traces: bool = True) -> str:
     if result.engine == "bmc":
         out.append(f"bounded model checking (z3): paths of at most {s.max_depth} steps, {s.queries:,} solver "
                    f"queries; {status}")
-        return "\n".join(out) + "\n"
-    sym = "symmetry on" if result.symmetry else "symmetry off"
-    out.append(f"explored {s.states:,} states, {s.transitions:,} transitions, depth {s.max_depth}; {status}, {sym}")
-    return "\n".join(out) + "\n"
+    else:
+        sym = "symmetry on" if result.symmetry else "symmetry off"
+        out.append(f"explored {s.states:,} states, {s.transitions:,} transitions, depth {s.max_depth}; {status}, "
+                   f"{sym}")
+    return terminal_lines(out)  # every line escaped here, the one place the report writes
 
 
 def timing_line(result: Result) -> str:

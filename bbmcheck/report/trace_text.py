@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trace.steps import steps_from_itf
+from .escape import terminal_lines
 
 MARKER = "bbmcheck trace"
 
@@ -28,4 +29,4 @@ def render(doc: dict[str, Any], *, explain: bool = True) -> str:
     out.append("")
     out.append(f"violated: {meta['property']} [{meta['severity']}] ({meta['rules']})")
     out.append(f"  {meta['finding']}")
-    return "\n".join(out) + "\n"
+    return terminal_lines(out)  # every line escaped here, the one place this view writes
