@@ -14,8 +14,10 @@ import json
 from typing import Any
 
 from .. import __version__
+from ..arch.rules import PROPERTY_INFO
+from ..report.escape import json_text
 from ..system.build import System
-from ..system.describe import action_code, actor, describe_action, describe_event, explain_step
+from ..system.describe import action_code, actor, cause_info, describe_action, describe_event, explain_step
 from ..system.step import Action, State, _bits
 
 FORMAT_URL = "https://apalache-mc.org/docs/adr/015adr-trace.html"
@@ -75,6 +77,37 @@ def step_record(s: System, st: State, action: Action | None, nxt: State, events:
             "events": [describe_event(s, ev) for ev in events if ev[0] != "witness"]}
 
 
+def derived_meta(s: System, ci: int, rows: list[tuple[State, Action, State, list[tuple]]], event: tuple
+                 ) -> dict[str, Any]:
+    """The ``#meta`` fields that follow from the trace itself: ``verify`` writes them, and ``replay``
+    recomputes them from its re-execution and refuses a trace whose ``#meta`` says otherwise.
+
+    ``persisting``: the violation is shown after the sequence completed (the last step starts at the
+    end). ``offending_line``: the instruction whose execution is the violation, or else the last
+    instruction before it that is not a DSB (a DSB only completes what is already possible, each of
+    its effects being available earlier as its own action); the first instruction if none ran.
+    """
+    prop = event[0]
+    before, last, _nxt, _events = rows[-1]
+    if last[0] == "u":
+        line = s.program[before[1]].line
+    else:
+        ran = [st[1] for st, a, _, _ in rows if a[0] == "u" and s.program[st[1]].op != "dsb"]
+        line = s.program[ran[-1]].line if ran else (s.program[0].line if s.program else 0)
+    severity, _text, rules = cause_info(s, event[3])
+    return {
+        "description": f"bbmcheck counterexample: {prop} in {s.seq.name} at {s.level.value}",
+        "property": prop,
+        "severity": severity,
+        "rules": rules,
+        "property_rules": PROPERTY_INFO[prop].rules,
+        "choices": s.choices[ci].label(),
+        "persisting": before[1] == s.end,
+        "finding": describe_event(s, event),
+        "offending_line": line,
+    }
+
+
 def build_document(s: System, rows: list[tuple[State, Action, State, list[tuple]]], initial: State,
                    meta: dict[str, Any]) -> dict[str, Any]:
     """An ITF document from replayed rows ``(state, action, next, events)``."""
@@ -102,7 +135,7 @@ def build_document(s: System, rows: list[tuple[State, Action, State, list[tuple]
 
 def dumps(doc: dict[str, Any]) -> str:
     """Deterministic text: the same trace always gives the same bytes."""
-    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def plain(value: Any) -> Any:

@@ -1,9 +1,21 @@
 """Replay an ITF trace file against the model it names: no search, every step re-executed.
 
-The model must be the one the trace was written from (its sha256 is in ``#meta``); each state must
-equal the state the semantics computes, field by field; and the last step must show the property
-the trace claims. A trace that fails any of this is rejected with the first step that does not
-replay, located in the trace file.
+Nothing in the file is trusted. In order:
+
+1. **Shape** (exit 2, :class:`~bbmcheck.errors.InputError`): JSON, nested at most ``MAX_DEPTH``
+   deep, an object with ``#meta`` and a non-empty ``states`` list; every number in ``#meta`` that
+   decides what is built is range-checked first (``vcpus`` a whole number ``1..MAX_VCPUS``, the
+   level and RMRRPW reading known words, the property a bbmcheck property), every state an object
+   whose action code is well formed.
+2. **The model** (exit 2 when not found): the file the trace names, whose sha256 must be the
+   trace's (exit 4 when it is not: a stale trace).
+3. **Re-execution** (exit 4, :class:`ForgedTrace`): each state must equal the state the semantics
+   computes, field by field, and the last step must show the property the trace claims.
+4. **Derived metadata** (exit 4): every ``#meta`` field is recomputed from the re-execution
+   (:func:`bbmcheck.trace.itf.derived_meta` and the model) and must be the trace's, the first
+   difference named.
+
+What the views render is the document rebuilt from the re-execution, never the file's text.
 """
 
 from __future__ import annotations
@@ -15,12 +27,45 @@ from pathlib import Path
 from typing import Any
 
 from ..arch.config import Config, FeatBBM, Rmrrpw
+from ..arch.rules import PROPERTIES
 from ..errors import InputError
-from ..sequences.load import bundled_models, load_text, models_dir
+from ..sequences.load import MAX_VCPUS, bundled_models, load_text, models_dir
 from ..system.build import System, build
-from ..system.describe import parse_action_code
-from ..system.step import actions, initial_states, step
-from .itf import step_record
+from ..system.describe import describe_event, parse_action_code
+from ..system.step import Action, State, actions, initial_states, step
+from .itf import VARS, build_document, derived_meta, step_record
+
+MAX_DEPTH = 32  # a bbmcheck trace nests 6 deep
+MAX_STATES = 100_000
+CODE_RE = re.compile(r"^[a-z](?:\d{1,6}(?:\.\d{1,6})*)?$")
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+VERSION_RE = re.compile(r"^[0-9A-Za-z.+-]{1,40}$")
+
+
+class ForgedTrace(InputError):
+    """A well-formed trace that the re-execution contradicts: exit 4, the first difference named."""
+
+    exit_code = 4
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _depth_error(text: str) -> tuple[int, int] | None:
+    """(line, col) of the first bracket nested deeper than MAX_DEPTH, or None."""
+    depth = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        tok = m.group(0)
+        if tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                return line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        elif tok in "]}":
+            depth -= 1
+    return None
 
 
 class TraceFile:
@@ -28,22 +73,31 @@ class TraceFile:
         self.path = path
         try:
             self.text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(path, 1, 1, f"cannot read trace: {e}") from None
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InputError(path, 1, 1, f"cannot read trace: {getattr(e, 'strerror', None) or e}") from None
+        deep = _depth_error(self.text)
+        if deep is not None:
+            raise InputError(path, deep[0], deep[1], f"not a bbmcheck trace: nested more than {MAX_DEPTH} deep")
         try:
             self.doc: dict[str, Any] = json.loads(self.text)
         except json.JSONDecodeError as e:
             raise InputError(path, e.lineno, e.colno, f"not JSON: {e.msg}") from None
+        except (RecursionError, ValueError) as e:  # a number too long to convert, say
+            raise InputError(path, 1, 1, f"not a readable trace: {e}") from None
         if not isinstance(self.doc, dict) or not isinstance(self.doc.get("states"), list) or not isinstance(
             self.doc.get("#meta"), dict
         ):
             raise InputError(path, 1, 1, "not an ITF trace: expected an object with '#meta' and 'states'")
         if self.doc["#meta"].get("tool") != "bbmcheck":
             raise InputError(path, self.line_of('"tool"'), 1, "not a bbmcheck trace (#meta.tool)")
+        self._check_shape()
 
     def line_of(self, needle: str, start: int = 0) -> int:
         pos = self.text.find(needle, start)
         return self.text.count("\n", 0, pos) + 1 if pos >= 0 else 1
+
+    def meta_line(self, key: str) -> int:
+        return self.line_of(json.dumps(key) + ":")
 
     def state_line(self, index: int) -> int:
         m = re.search(rf'"index": {index}\b', self.text)
@@ -52,78 +106,166 @@ class TraceFile:
     def error(self, index: int, message: str) -> InputError:
         return InputError(self.path, self.state_line(index), 1, message)
 
+    def forged(self, index: int, message: str) -> ForgedTrace:
+        return ForgedTrace(self.path, self.state_line(index), 1, message)
+
+    def meta_error(self, key: str, message: str) -> InputError:
+        return InputError(self.path, self.meta_line(key), 1, f"#meta.{key} {message}")
+
+    def _check_shape(self) -> None:
+        """Types and ranges, before anything is built from them."""
+        meta = self.doc["#meta"]
+        vcpus = meta.get("vcpus")
+        if not isinstance(vcpus, int) or isinstance(vcpus, bool) or not 1 <= vcpus <= MAX_VCPUS:
+            raise self.meta_error("vcpus", f"must be a whole number 1..{MAX_VCPUS}, got {_short(vcpus)}")
+        for key in ("source", "model", "model_sha256", "level", "rmrrpw", "choices", "property", "version"):
+            value = meta.get(key)
+            if not isinstance(value, str) or not 0 < len(value) <= 4096:
+                raise self.meta_error(key, f"must be a non-empty string, got {_short(value)}")
+        if "\x00" in meta["source"]:
+            raise self.meta_error("source", "contains a NUL character")
+        if not SHA_RE.match(meta["model_sha256"]):
+            raise self.meta_error("model_sha256", "must be 64 lowercase hex digits")
+        if not VERSION_RE.match(meta["version"]):
+            raise self.meta_error("version", f"is not a version, got {_short(meta['version'])}")
+        try:
+            FeatBBM.parse(meta["level"])
+        except ValueError:
+            raise self.meta_error("level", f"is not a FEAT_BBM level, got {_short(meta['level'])}") from None
+        if meta["rmrrpw"] not in {r.value for r in Rmrrpw}:
+            raise self.meta_error("rmrrpw", f"is not a reading of RMRRPW, got {_short(meta['rmrrpw'])}")
+        if meta["property"] not in PROPERTIES:
+            raise self.meta_error("property", f"is not a bbmcheck property, got {_short(meta['property'])}")
+        states = self.doc["states"]
+        if not states:
+            raise InputError(self.path, self.line_of('"states"'), 1,
+                             "'states' is empty: a trace has at least its initial state")
+        if len(states) > MAX_STATES:
+            raise InputError(self.path, self.line_of('"states"'), 1, f"more than {MAX_STATES} states")
+        for i, state in enumerate(states):
+            if not isinstance(state, dict):
+                raise self.error(i, f"state {i} is not an object")
+            action = state.get("action")
+            code = action.get("code") if isinstance(action, dict) else None
+            if not isinstance(code, str) or not (CODE_RE.match(code) if i else code == "init"):
+                raise self.error(i, f"state {i} has no valid action code (got {_short(code)})")
+
 
 def _model_text(trace: TraceFile, meta: dict[str, Any]) -> tuple[str, str]:
-    source = str(meta.get("source", ""))
+    source = meta["source"]
     candidates = [Path(source), Path(trace.path).parent / source]
     if source.startswith("models/"):
         candidates.append(models_dir() / source[len("models/"):])
-    name = str(meta.get("model", ""))
+    name = meta["model"]
     if name in bundled_models():
         candidates.append(bundled_models()[name])
     for cand in candidates:
-        if cand.is_file():
-            return cand.read_text(encoding="utf-8"), source
-    raise InputError(trace.path, trace.line_of('"source"'), 1, f"the model '{source}' this trace names is not found")
+        try:
+            if cand.is_file():
+                return cand.read_text(encoding="utf-8"), source
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+    raise InputError(trace.path, trace.meta_line("source"), 1, f"the model '{source}' this trace names is not found")
 
 
 def load_system(trace: TraceFile) -> tuple[System, int]:
     meta = trace.doc["#meta"]
     text, source = _model_text(trace, meta)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if digest != meta.get("model_sha256"):
-        raise InputError(trace.path, trace.line_of('"model_sha256"'), 1,
-                         f"stale trace: {source} has changed since the trace was written "
-                         f"(sha256 {digest[:12]}, the trace was made from {str(meta.get('model_sha256'))[:12]})")
+    if digest != meta["model_sha256"]:
+        raise ForgedTrace(trace.path, trace.meta_line("model_sha256"), 1,
+                          f"stale trace: {source} has changed since the trace was written "
+                          f"(sha256 {digest[:12]}, the trace was made from {meta['model_sha256'][:12]})")
     seq = load_text(text, source, sha256=digest)
-    try:
-        config = Config(level=FeatBBM.parse(str(meta["level"])), rmrrpw=Rmrrpw(meta.get("rmrrpw", "overlap")))
-        system = build(seq, config, vcpus=int(meta["vcpus"]))
-    except (KeyError, ValueError) as e:
-        raise InputError(trace.path, trace.line_of('"level"'), 1, f"bad trace metadata: {e}") from None
+    config = Config(level=FeatBBM.parse(meta["level"]), rmrrpw=Rmrrpw(meta["rmrrpw"]))
+    system = build(seq, config, vcpus=meta["vcpus"])
     labels = [c.label() for c in system.choices]
-    if meta.get("choices") not in labels:
-        raise InputError(trace.path, trace.line_of('"choices"'), 1,
-                         f"implementation '{meta.get('choices')}' is not one this model explores ({', '.join(labels)})")
+    if meta["choices"] not in labels:
+        raise ForgedTrace(trace.path, trace.meta_line("choices"), 1,
+                          f"#meta.choices: implementation {_short(meta['choices'])} is not one this model explores "
+                          f"({', '.join(labels)})")
     return system, labels.index(meta["choices"])
 
 
 def replay_file(path: str) -> dict[str, Any]:
-    """Replay; return the document if every step matches and the violation is confirmed."""
+    """Replay; return the document rebuilt from the re-execution if every state and every ``#meta``
+    field of the file is what the re-execution gives. Raises InputError (malformed, exit 2) or
+    ForgedTrace (well formed but contradicted, exit 4)."""
     trace = TraceFile(path)
     system, ci = load_system(trace)
     states = trace.doc["states"]
-    st = initial_states(system)[ci]
-    expected = step_record(system, st, None, st, [])
-    _compare(trace, 0, expected, states[0])
-    last_events: list[tuple] = []
+    init = initial_states(system)[ci]
+    st = init
+    _compare(trace, 0, step_record(system, st, None, st, []), states[0])
+    rows: list[tuple[State, Action, State, list[tuple]]] = []
     for i in range(1, len(states)):
         recorded = states[i]
-        try:
-            action = parse_action_code(str(recorded["action"]["code"]))
-        except (KeyError, TypeError, ValueError):
-            raise trace.error(i, f"step {i} does not replay: no valid action code") from None
-        if action[0] != "l" and action not in actions(system, st, evictions=True):
-            raise trace.error(i, f"step {i} does not replay: action {recorded['action']['code']} is not enabled "
-                                 "in the state before it")
-        if action[0] == "l" and not (0 <= action[1] < system.vcpus and 0 <= action[2] < len(system.addresses)):
-            raise trace.error(i, f"step {i} does not replay: lookup names no vCPU/address of this model")
-        nxt, last_events = step(system, st, action)
-        _compare(trace, i, step_record(system, st, action, nxt, last_events), recorded)
+        action = parse_action_code(recorded["action"]["code"])
+        if action[0] == "l":
+            if len(action) != 3 or not (0 <= action[1] < system.vcpus and 0 <= action[2] < len(system.addresses)):
+                raise trace.forged(i, f"step {i} does not replay: lookup {recorded['action']['code']} names no "
+                                      "vCPU/address of this model")
+        elif action not in actions(system, st, evictions=True):
+            raise trace.forged(i, f"step {i} does not replay: action {recorded['action']['code']} is not enabled "
+                                  "in the state before it")
+        nxt, events = step(system, st, action)
+        _compare(trace, i, step_record(system, st, action, nxt, events), recorded)
+        rows.append((st, action, nxt, events))
         st = nxt
-    prop = trace.doc["#meta"].get("property")
-    if not any(ev[0] == prop for ev in last_events):
-        raise trace.error(len(states) - 1, f"the last step does not show the violation of '{prop}' the trace claims")
-    return trace.doc
+    meta = trace.doc["#meta"]
+    prop = meta["property"]
+    shown = sorted((ev for ev in rows[-1][3] if ev[0] == prop), key=repr) if rows else []
+    if not shown:
+        raise trace.forged(len(states) - 1, f"#meta.property: the last step does not show the violation of "
+                                            f"'{prop}' the trace claims")
+    event = next((ev for ev in shown if describe_event(system, ev) == meta.get("finding")), shown[0])
+    doc = build_document(system, rows, init, derived_meta(system, ci, rows, event))
+    doc["#meta"]["version"] = meta["version"]  # who wrote it: the only field not recomputed
+    _compare_meta(trace, doc["#meta"])
+    for key in sorted(set(trace.doc) - {"#meta", "states"}):
+        if trace.doc[key] != doc.get(key):
+            raise ForgedTrace(trace.path, trace.line_of(json.dumps(key) + ":"), 1,
+                              f"'{key}' is {_short(trace.doc[key])} in the trace but {_short(doc.get(key))} "
+                              "by the re-execution" if key in doc else f"unexpected top-level field '{key}'")
+    if trace.doc.get("vars") != VARS:
+        raise ForgedTrace(trace.path, 1, 1, f"'vars' is {_short(trace.doc.get('vars'))}, not {_short(VARS)}")
+    return doc
 
 
-def _compare(trace: TraceFile, index: int, expected: dict[str, Any], recorded: Any) -> None:
-    if not isinstance(recorded, dict):
-        raise trace.error(index, f"step {index} does not replay: not a state record")
+def _compare_meta(trace: TraceFile, expected: dict[str, Any]) -> None:
+    recorded = trace.doc["#meta"]
     for key in sorted(expected):
-        if recorded.get(key) != expected[key]:
-            raise trace.error(index, f"step {index} does not replay: '{key}' is {json.dumps(recorded.get(key))[:120]} "
-                                     f"in the trace but {json.dumps(expected[key])[:120]} by the semantics")
+        if key not in recorded:
+            raise ForgedTrace(trace.path, 1, 1, f"#meta.{key} is missing (the re-execution gives "
+                                                f"{_short(expected[key])})")
+        if recorded[key] != expected[key] or type(recorded[key]) is not type(expected[key]):
+            raise ForgedTrace(trace.path, trace.meta_line(key), 1,
+                              f"forged trace: #meta.{key} is {_short(recorded[key])} in the trace but "
+                              f"{_short(expected[key])} by the re-execution")
+    extra = sorted(set(recorded) - set(expected))
+    if extra:
+        raise ForgedTrace(trace.path, trace.meta_line(extra[0]), 1, f"#meta.{extra[0]}: unexpected field")
+
+
+def _compare(trace: TraceFile, index: int, expected: dict[str, Any], recorded: dict[str, Any]) -> None:
+    for key in sorted(expected):
+        if recorded.get(key) != expected[key] or not _same_types(recorded.get(key), expected[key]):
+            raise trace.forged(index, f"step {index} does not replay: '{key}' is {_short(recorded.get(key))} "
+                                      f"in the trace but {_short(expected[key])} by the semantics")
     extra = sorted(set(recorded) - set(expected) - {"#meta"})
     if extra:
-        raise trace.error(index, f"step {index} does not replay: unexpected field '{extra[0]}'")
+        raise trace.forged(index, f"step {index} does not replay: unexpected field '{extra[0]}'")
+    if recorded.get("#meta") != {"index": index}:
+        raise trace.forged(index, f"step {index}: '#meta' is {_short(recorded.get('#meta'))}, not "
+                                  f"{_short({'index': index})}")
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """Equal JSON values of equal types (Python says 1 == 1.0 == True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return all(_same_types(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return all(_same_types(x, y) for x, y in zip(a, b, strict=True))
+    return True
