@@ -149,3 +149,21 @@ def test_the_smt_cover_query_finds_no_ipa_outside_the_partition():
     for seq in seqs:
         _seq, _s, added = cover(seq, lambda q: build(q, Config(level=q.level), vcpus=1))
         assert added == [], (seq.name, [hex(a) for a in added])
+
+
+def test_alternative_tables_at_one_base_are_refined_together():
+    """T2[1] links T3 before the update and T4 after it: both lie at IPA 0x40200000, and the
+    regions below are the common refinement of their entries."""
+    from bbmcheck.sequences.edit import sequence
+
+    seq = sequence("two-children", level="L0", vcpus=1,
+                   program=["str T2[1], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish",
+                            "str T2[1], table T4", "dsb ishst", "free T3"],
+                   tables={"T1": {"level": 1, "root": True, "entries": {1: "table T2"}},
+                           "T2": {"level": 2, "entries": {1: "table T3"}},
+                           "T3": {"level": 3, "entries": {0: "page oa=0x80000000"}},
+                           "T4": {"level": 3, "entries": {5: "page oa=0x80005000"}}})
+    s = build(seq, Config(level=seq.level), vcpus=1)
+    under = sorted(a for a in s.addresses if 0x40200000 <= a < 0x40400000)
+    assert under == [0x40200000, 0x40201000, 0x40205000]
+    assert compare(("two-children", seq)) is None
