@@ -53,11 +53,16 @@ class _Fields:
         return value
 
     def strings(self, key: str, what: str) -> dict[str, str]:
-        """[key]: a table whose every value is a string."""
+        """[key]: a table whose every value is a string of printable ASCII."""
         table = self.section(key, what)
         for k, v in table.items():
             if not isinstance(v, str):
                 raise self.err(self.loc.value(key, k), f"[{key}] {k!r} must be a string ({what}), not {_kind(v)}")
+            odd = next((n for n, ch in enumerate(v) if not (ch.isascii() and (ch.isprintable() or ch == " "))), None)
+            if odd is not None:
+                chars = self.loc.string_chars(*self.loc.value(key, k))
+                raise self.err(chars[min(odd, len(chars) - 1)],
+                               f"character {v[odd]!r} in [{key}] {k!r}: the model's words are written in ASCII")
         return table
 
     def lines(self, key: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
@@ -238,6 +243,7 @@ def load_scenario(path: str) -> Scenario:
         for field_name, value in spec.items():
             where = _spec_field(loc, key, field_name) or loc.value("paths", key)
             if field_name not in PATH_KEYS:
+                where = _spec_field(loc, key, field_name, at_key=True) or where
                 raise InputError(path, *where, f"unknown key '{field_name}' in a path"
                                  + did_you_mean(field_name, PATH_KEYS))
             if not isinstance(value, str):
@@ -264,13 +270,13 @@ def load_scenario(path: str) -> Scenario:
     )
 
 
-def _spec_field(loc: Locator, key: str, field_name: str) -> tuple[int, int] | None:
+def _spec_field(loc: Locator, key: str, field_name: str, at_key: bool = False) -> tuple[int, int] | None:
     """Where field ``field_name`` of path ``key``'s inline table is written: the value after
     ``field =`` on the line of ``"key" =`` in [paths] (None when not written there)."""
     line, col = loc.key("paths", key)
     text = loc.lines[line - 1]
     m = re.compile(r"[{,]\s*(" + re.escape(field_name) + r")\s*=\s*").search(text, col - 1)
-    return (line, m.end() + 1) if m else None
+    return None if not m else (line, m.start(1) + 1) if at_key else (line, m.end() + 1)
 
 
 def _is_level(text: str) -> bool:

@@ -107,17 +107,20 @@ def parse_toml(text: str, file: str) -> tuple[dict[str, Any], Locator]:
         long = re.search(r"[0-9_]{4000,}", text)
         if long:
             line = text.count("\n", 0, long.start()) + 1
+            digits = long.end() - long.start()
             raise InputError(file, line, long.start() - text.rfind("\n", 0, long.start()),
-                             f"a number of {long.end() - long.start()} digits; no value here needs more than 20") from None
+                             f"a number of {digits} digits; no value here needs more than 20") from None
         raise InputError(file, 1, 1, f"invalid TOML: {type(e).__name__}: {str(e)[:200]}") from None
     loc = Locator(text)
     path = key_depth(data)
     if path is not None:
         part = r"\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*"
-        deep = re.compile(part + r"(?:\." + part + "){%d,}" % (MAX_NESTING // 2))
-        hit = next(((n, m.start()) for n, line in enumerate(loc.lines) for m in [deep.search(line)] if m), None)
-        where = (hit[0] + 1, hit[1] + 1 + len(loc.lines[hit[0]][hit[1]:]) - len(loc.lines[hit[0]][hit[1]:].lstrip(
-            " \t["))) if hit else loc.key("", path[0])
+        dotted = re.compile(part + r"(?:\." + part + "){" + str(MAX_NESTING // 2) + ",}")
+        hit = next(((n, m.start()) for n, line in enumerate(loc.lines) for m in [dotted.search(line)] if m), None)
+        where = loc.key("", path[0])
+        if hit is not None:  # the dotted key or [header] itself, after its indentation and '['
+            rest = loc.lines[hit[0]][hit[1]:]
+            where = (hit[0] + 1, hit[1] + 1 + len(rest) - len(rest.lstrip(" \t[")))
         raise InputError(file, *where, f"tables nested more than {MAX_NESTING} deep under '{path[0]}'; "
                          "nothing in this file needs more than a few levels")
     return data, loc
@@ -140,6 +143,10 @@ def _toml_error_position(text: str, e: tomllib.TOMLDecodeError) -> tuple[int, in
     m = re.search(r"\(at line (\d+), column (\d+)\)$", msg)
     if m:
         line, col, msg = int(m.group(1)), int(m.group(2)), msg[: m.start()].strip()
+        if msg.startswith("Unescaped '\\'"):  # tomllib stands after the string: point at the backslash
+            back = lines[line - 1].rfind("\\", 0, col - 1)
+            if back >= 0:
+                return line, back + 1, msg
         if msg == "Illegal character '\\n'":
             opened = max(lines[line - 1].rfind(q, 0, col - 1) for q in "\"'")
             if opened >= 0:
@@ -239,6 +246,7 @@ class _Loader:
         root_level = next(t.level for t in tables if t.root)
         vcpus, addresses = self._observers(ENTRIES_PER_TABLE * size_at(root_level))
         claims = self._claims()
+        self._str("", d, "description", "")  # not used by the checker, but a string when given
         expect = self._str("", d, "expect", "claims-hold")
         if expect not in EXPECT_VALUES:
             raise self.err(self.loc.value("", "expect"),
@@ -313,7 +321,7 @@ class _Loader:
             written: dict[int, str] = {}
             for key, value in entries_raw.items():
                 try:
-                    index = parse_number(key)
+                    index = parse_number(key) if key[:1] not in ("+", "-") else -1
                 except ValueError:
                     index = -1
                 if not 0 <= index < 512:

@@ -79,7 +79,8 @@ class Locator:
         """1-based (line, col) of ``key =`` inside ``section`` (top level for '')."""
         start, end = self._span(section)
         # a key starts a line, follows '{' or ',' in an inline table, or '.' in a dotted key
-        pat = re.compile(r"(^|[{,.\s])([\"']?" + re.escape(key) + r"[\"']?)\s*=")
+        quote = r"[\"']" if not key else r"[\"']?"  # an empty key is written "" or ''
+        pat = re.compile(r"(^|[{,.\s])(" + quote + re.escape(key) + quote + r")\s*=")
         for i in range(start, end):
             m = pat.search(self.lines[i])
             if m:
