@@ -369,3 +369,43 @@ def test_table_linked_at_two_ipas_points_at_the_second_link(tmp_path, run):
     path.write_text(text, encoding="utf-8")
     code, out, err = run(["verify", str(path)])
     _check_one_error(code, out, err, str(path), line, col, "table 'T2' is linked at IPA 0xc0000000")
+
+
+def _big_model(tmp_path) -> str:
+    """A model whose loading and building alone take more than a second."""
+    n = 400
+    lines = []
+    for i in range(n):
+        lines += [f"str T1[{i}], invalid", "dsb ishst", f"tlbi ipas2e1is, {i << 30:#x}", "dsb ish",
+                  f"stlr T1[{i}], block oa={i << 30:#x} attr=normal perm=rw", "dsb ishst"]
+    entries = ", ".join(f'{i} = "block oa={(i << 30) + (1 << 39):#x} attr=normal perm=rw"' for i in range(n))
+    text = ('name = "big"\nlevel = "L0"\nprogram = """\n' + "\n".join(lines) + '\n"""\n[tables.T1]\nlevel = 1\n'
+            f"root = true\nentries = {{ {entries} }}\n[observers]\nvcpus = 3\n")
+    path = tmp_path / "big.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("engine", ["explicit", "bmc"])
+def test_timeout_bounds_the_whole_command(tmp_path, run, engine):
+    import time
+
+    path = _big_model(tmp_path)
+    start = time.monotonic()
+    code, out, err = run(["verify", path, "--timeout", "0.5", "--engine", engine, "--no-traces"])
+    assert time.monotonic() - start < 2.5, "the deadline covers loading, building and the search"
+    assert code == 3 and "time cap of 0.5 s reached" in out, out + err
+
+
+def test_timeout_bounds_the_library_call_too(tmp_path):
+    import time
+
+    from bbmcheck.results import Verdict
+    from bbmcheck.sequences.load import load_model
+    from bbmcheck.verify import Options, verify
+
+    seq = load_model(_big_model(tmp_path))
+    start = time.monotonic()
+    result = verify(seq, Options(timeout=0.3))
+    assert time.monotonic() - start < 1.5
+    assert not result.complete and all(f.verdict is Verdict.UNKNOWN for f in result.findings)
