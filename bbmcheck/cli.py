@@ -332,10 +332,14 @@ def prove(
     level: Annotated[str | None, typer.Option(help="FEAT_BBM level (default: the model's).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds Spacer may spend per address before UNKNOWN.")] = 300.0,
     jobs: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    emit_obligations: Annotated[bool, typer.Option("--emit-obligations", help="Also write every proof obligation "
+                                                   "as an SMT-LIB2 script, for re-checking with another "
+                                                   "solver (recheck re-derives them either way).")] = False,
 ) -> int:
     """Prove each property that holds for every address in the region and any number of vCPUs, and
-    write SMT-LIB2 certificates that z3 and cvc5 re-check."""
-    from .smt.certificate import check_folder, write
+    write a certificate (the invariants and a manifest) that recheck re-derives and z3 and cvc5
+    re-check. Exits as verify does: 1 a claim is refuted, 3 UNKNOWN."""
+    from .smt.certificate import check_folder, default_folder, write
     from .smt.prove import prove as run
 
     lvl = _level(level)
@@ -344,8 +348,9 @@ def prove(
     if jobs is not None and jobs < 1:
         raise _opt_error("--jobs", f"--jobs must be at least 1, got {jobs}")
     seq = _load(model)
-    folder = out or os.path.join("proofs", seq.name)
-    check_folder(folder, _argv_col("--out" if out else model))
+    folder = out or default_folder(seq.name)
+    given = [o for o in ("--out", "-o") if any(a == o or a.startswith(o + "=") for a in _ARGV)]
+    check_folder(folder, _argv_col(given[0] if out and given else model))
     result = run(seq, lvl, timeout=timeout, jobs=jobs)
     lo, hi = result.region
     sys.stdout.write(f"bbmcheck {__version__} prove: {seq.name} ({seq.path}, sha256 {seq.sha256[:12]}), "
@@ -355,49 +360,59 @@ def prove(
     width = max(len(p.property) for p in result.properties)
     for p in result.properties:
         if p.status == "PROVED":
-            where = "every implementation" if not p.violated_on else " | ".join(p.proved_on)
-            line = f"PROVED on {where}"
-            if p.violated_on:
-                line += f"; VIOLATED on {' | '.join(p.violated_on)}"
+            line = "PROVED on every implementation"
         elif p.status == "VIOLATED":
-            line = f"VIOLATED on every implementation (counterexample: bbmcheck verify {model})"
+            line = "VIOLATED " + (f"when {' or '.join(p.violated_when)}" if p.violated_when
+                                  else "on every implementation")
+            if p.proved_on:
+                line += f"; PROVED when {' or '.join(p.proved_when)}"
+            elif p.undecided():
+                line += f"; UNKNOWN on the others ({p.note})"
+            line += f" (counterexample: bbmcheck verify {model})"
         else:
             line = f"UNKNOWN ({p.note})"
         sys.stdout.write(f"  {p.property:<{width}}  {line}\n")
+    if result.exit_code == 1:
+        sys.stdout.write(f"\na claim of the model is refuted (see: bbmcheck verify {model})\n")
     if result.obligations:
-        write(result, folder, seq.path)
-        sys.stdout.write(f"\ncertificate: {folder} ({len(result.obligations)} obligations, each UNSAT in z3); "
-                         f"re-check with: bbmcheck recheck {folder}\n")
+        write(result, folder, seq.path, emit_obligations=emit_obligations)
+        sys.stdout.write(f"\ncertificate: {folder} ({len(result.invariants)} invariants, {len(result.obligations)} "
+                         f"obligations, each UNSAT in z3); re-check with: bbmcheck recheck {folder}\n")
     sys.stderr.write(f"bbmcheck: proof in {result.seconds:.1f} s (Spacer {result.spacer_seconds:.1f} s, "
                      f"{result.states:,} explicit states to pick the classes)\n")
-    return 3 if any(p.status == "UNKNOWN" for p in result.properties) else 0
+    return result.exit_code
 
 
 @app.command()
 def recheck(
     folder: Annotated[str, typer.Argument(help="A certificate folder written by 'bbmcheck prove'.")],
+    emit_obligations: Annotated[bool, typer.Option("--emit-obligations", help="Once confirmed, write every "
+                                                   "obligation into the folder as an SMT-LIB2 script, for "
+                                                   "another solver.")] = False,
 ) -> int:
-    """Re-check a certificate with z3 and cvc5: 0 all confirmed, 4 disagreement or stale, 3 no cvc5."""
-    from .smt.certificate import MANIFEST, cvc5_available, model_sha256_for
+    """Re-derive a certificate's obligations from its model and invariants and re-check them with z3
+    and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 no cvc5, 2 malformed."""
+    from .smt.certificate import MANIFEST, Refused
     from .smt.certificate import recheck as run
 
     if not os.path.isfile(os.path.join(folder, MANIFEST)):
         raise _opt_error(folder, f"{folder} is not a certificate folder (no {MANIFEST})")
-    problems, checks = run(folder, model_sha256_for(folder, os.getcwd()))
-    for c in checks:
-        mark = "ok" if c.ok else "FAILED"
-        sys.stdout.write(f"  {c.file}: z3 {c.z3}, cvc5 {c.cvc5} (expected {c.expect}) {mark}\n")
-    for problem in problems:
-        sys.stdout.write(f"  {problem}\n")
-    bad = [c for c in checks if c.z3 != c.expect or (cvc5_available() and c.cvc5 != c.expect)]
-    if problems or bad:
-        sys.stdout.write(f"{folder}: NOT confirmed ({len(problems)} problems, {len(bad)} files not {'unsat'})\n")
+
+    def show(c) -> None:  # type: ignore[no-untyped-def]
+        sys.stdout.write(f"  {c.file}: z3 {c.z3}, cvc5 {c.cvc5} (expected {c.expect}) ok\n")
+
+    try:
+        done = run(folder, os.getcwd(), on_check=show, emit_obligations=emit_obligations)
+    except Refused as e:
+        sys.stdout.write(f"{folder}: NOT confirmed\n")
+        sys.stderr.write(e.render() + "\n")
         return 4
-    if not cvc5_available():
-        sys.stdout.write(f"{folder}: {len(checks)} files confirmed by z3 only; install cvc5 "
-                         "(pip install 'bbmcheck[proofs]') for the second solver\n")
+    if not done.cvc5:
+        sys.stdout.write(f"{folder}: {len(done.checks)} obligations re-derived and confirmed by z3 only; install "
+                         "cvc5 (pip install 'bbmcheck[proofs]') for the second solver\n")
         return 3
-    sys.stdout.write(f"{folder}: all {len(checks)} obligations confirmed by z3 and cvc5\n")
+    sys.stdout.write(f"{folder}: all {len(done.checks)} obligations re-derived from {done.model} (FEAT_BBM "
+                     f"{done.level}) and its invariants, and confirmed by z3 and cvc5\n")
     return 0
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import z3
 
@@ -56,11 +56,47 @@ class Obligation:
 
 @dataclass
 class PropertyProof:
+    """One property's outcome, per implementation as the report gives it (``verify --json``):
+    ``violated_on`` and ``proved_on`` list full choice vectors, ``*_when`` describe them as a short
+    OR of ANDs. ``status`` is the report's word: VIOLATED if violated on some implementation, else
+    UNKNOWN if some is undecided, else PROVED (on every implementation)."""
+
     property: str
     status: str  # PROVED, VIOLATED, UNKNOWN
-    proved_on: tuple[str, ...] = ()  # implementation classes the proof covers
-    violated_on: tuple[str, ...] = ()  # classes with a counterexample (explicit engine, replayed)
+    classes: tuple[int, ...] = ()  # implementation classes to prove (no counterexample at CUTOFF vCPUs)
+    proved_on: tuple[str, ...] = ()  # implementations the proof covers
+    violated_on: tuple[str, ...] = ()  # implementations with a counterexample (explicit engine, replayed)
+    proved_when: tuple[str, ...] = ()
+    violated_when: tuple[str, ...] = ()
+    claim: str = "holds"
     note: str = ""
+
+    def undecided(self) -> bool:
+        """Some implementations were to be proved and are neither proved nor violated."""
+        return bool(self.classes) and not self.proved_on
+
+
+@dataclass
+class Plan:
+    """Everything a proof is made of except the invariants: the covered sequence, the proof
+    systems, the explicit run that picks the implementations to prove, and the resulting
+    statuses. ``prove`` and ``recheck`` both derive it from the model alone."""
+
+    covered: Sequence
+    systems: dict[int, System]  # observers -> system of the covered sequence
+    added: tuple[int, ...]
+    properties: list[PropertyProof]
+    groups: dict[int, dict[str, list[int]]]  # observers -> property -> classes to prove
+    exit_code: int  # as 'verify' would exit on the same search (claims judged)
+    states: int
+
+    @property
+    def system(self) -> System:
+        return self.systems[CUTOFF]
+
+    def keys(self) -> list[Key]:
+        """The (address index, observers) problems a proof needs, in certificate order."""
+        return [(ai, n) for ai in range(len(self.system.addresses)) for n in (1, CUTOFF) if self.groups[n]]
 
 
 @dataclass
@@ -78,6 +114,8 @@ class ProofResult:
     spacer_seconds: float = 0.0
     states: int = 0  # explicit states of the covered 2-vCPU system (which classes to prove)
     per_address: dict[int, float] = field(default_factory=dict)  # Spacer seconds per address
+    exit_code: int = 0  # 0 every claim holds, 1 a claim is refuted, 3 UNKNOWN (as 'verify')
+    invariant_texts: dict[tuple[int, int], str] = field(default_factory=dict)  # as the certificate holds them
 
     def status(self, prop: str) -> PropertyProof:
         return next(p for p in self.properties if p.property == prop)
@@ -148,9 +186,12 @@ def _address_job(job: tuple) -> tuple[Key, str, str, float]:
     return (ai, vcpus), verdict, text, time.perf_counter() - start
 
 
-def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, jobs: int | None = None
-          ) -> ProofResult:
-    start = time.perf_counter()
+def plan(seq: Sequence, level: FeatBBM | None = None) -> Plan:
+    """The cover query, the proof systems and the explicit run that picks, per property, the
+    implementations to prove (a deterministic function of the model and the level)."""
+    from ..results import without_claims
+    from ..verify import assemble, dnf
+
     config = Config(level=level or seq.level)
 
     def system_of(q: Sequence) -> System:
@@ -159,74 +200,280 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
     covered, s, added = cover(seq, system_of)
     systems = {CUTOFF: s, 1: build(covered, config, vcpus=1)}
     ex = explore(s, symmetry=True)
-    labels = [c.label() for c in s.choices]
-    classes = range(len(s.choices))
+    report = assemble(covered, s, ex, symmetry=True)
+    if not seq.claimed:
+        report = without_claims(report)
     props: list[PropertyProof] = []
-    targets: dict[str, list[int]] = {}
+    groups: dict[int, dict[str, list[int]]] = {1: {}, CUTOFF: {}}
     for prop in PROPERTIES:
-        bad = [ci for ci in classes if (prop, ci) in ex.occurrences]
-        good = [ci for ci in classes if ci not in bad]
+        finding = report.finding(prop)
+        bad = [ci for ci in range(len(s.choices)) if (prop, ci) in ex.occurrences]
+        good = [ci for ci in range(len(s.choices)) if ci not in bad]
+        violated = [m for ci in bad for m in s.choice_members[s.choices[ci]]]
         if not ex.complete:
-            props.append(PropertyProof(prop, "UNKNOWN", note=f"explicit search incomplete: {ex.stop_reason}"))
+            props.append(PropertyProof(prop, "VIOLATED" if bad else "UNKNOWN",
+                                       violated_on=_labels(violated), violated_when=dnf(violated, s.universe),
+                                       claim=finding.claim, note=f"explicit search incomplete: {ex.stop_reason}"))
             continue
         if good:
-            targets[prop] = good
-        props.append(PropertyProof(prop, "PROVED" if good else "VIOLATED", tuple(labels[c] for c in good),
-                                   tuple(labels[c] for c in bad)))
-    groups = {n: {p: cis for p, cis in targets.items() if observers_needed(p) == n} for n in (1, CUTOFF)}
+            groups[observers_needed(prop)][prop] = good
+        props.append(PropertyProof(prop, "VIOLATED" if bad else "UNKNOWN", tuple(good),
+                                   violated_on=_labels(violated),
+                                   violated_when=dnf(violated, s.universe) if bad else (), claim=finding.claim))
+    return Plan(covered, systems, tuple(added), props, groups, report.exit_code, ex.states)
+
+
+def _labels(members: list) -> tuple[str, ...]:  # type: ignore[type-arg]
+    return tuple(sorted({c.label() for c in members}))
+
+
+def settle(p: Plan, proved: bool, why: str = "") -> list[PropertyProof]:
+    """The statuses once the invariants are in (``proved``) or not (``why``): the classes to
+    prove become PROVED or UNKNOWN, per implementation."""
+    from ..verify import dnf
+
+    s = p.system
+    out = []
+    for pp in p.properties:
+        if not pp.classes:
+            out.append(pp)
+            continue
+        members = [m for ci in pp.classes for m in s.choice_members[s.choices[ci]]]
+        if proved:
+            status = pp.status if pp.violated_on else "PROVED"
+            out.append(replace(pp, status=status, proved_on=_labels(members),
+                               proved_when=dnf(members, s.universe) if pp.violated_on else ()))
+        else:
+            out.append(replace(pp, status=pp.status if pp.violated_on else "UNKNOWN", note=why))
+    return out
+
+
+def exit_code(p: Plan, properties: list[PropertyProof]) -> int:
+    """As 'verify' exits: 1 a claim is refuted, 3 UNKNOWN (or an inconclusive search), else 0."""
+    if p.exit_code == 1:
+        return 1
+    if p.exit_code == 3 or any(pp.status == "UNKNOWN" or pp.undecided() for pp in properties):
+        return 3
+    return 0
+
+
+def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, jobs: int | None = None
+          ) -> ProofResult:
+    start = time.perf_counter()
+    p = plan(seq, level)
+    s, systems, groups = p.system, p.systems, p.groups
     spacer_start = time.perf_counter()
-    work = [(covered, config.level.value, (ai, n), groups[n], timeout)
+    work = [(p.covered, s.level.value, (ai, n), groups[n], timeout)
             for n in (CUTOFF, 1) for ai in range(len(s.addresses)) if groups[n]]  # 2-observer ones are slowest: first
     answers = _run(work, jobs)
     spacer_seconds = time.perf_counter() - spacer_start
     invariants: dict[Key, z3.BoolRef] = {}
+    texts: dict[Key, str] = {}
     failed = []
     for key, verdict, text, _secs in answers:
         if verdict == "proved":
+            # the invariant as the certificate states it, read back as recheck reads it: the
+            # obligations below are then exactly the ones recheck derives
             env = Encoder(systems[key[1]], bitvectors=False, only=key[0]).layout.fresh("")
-            invariants[key] = z3.parse_smt2_string(f"(assert {text})", decls=dict(env))[0]
+            body = z3.parse_smt2_string(f"(assert {text})", decls=dict(env))[0]
+            texts[key] = render_invariant(f"{s.addresses[key[0]]:#x}, {key[1]} observer(s)", body)
+            invariants[key] = read_invariant(texts[key], env)
         else:
             failed.append((key, verdict, text))
+    properties = p.properties
+    obs: list[Obligation] = []
     if failed:
         (ai, _n), verdict, text = failed[0]
         why = (f"Spacer found a path to a violation at {s.addresses[ai]:#x} the explicit engine did not"
                if verdict == "refuted" else f"Spacer gave up at {s.addresses[ai]:#x}: {text}")
-        for pp in props:
-            if pp.status == "PROVED":
-                pp.status, pp.note = "UNKNOWN", why
-    per_address: dict[int, float] = {}
-    for (ai, _n), _v, _t, secs in answers:
-        per_address[s.addresses[ai]] = per_address.get(s.addresses[ai], 0.0) + secs
-    result = ProofResult(seq.name, seq.sha256, config.level.value, tuple(s.addresses), tuple(added),
-                         region(s), props, invariants, states=ex.states, spacer_seconds=spacer_seconds,
-                         per_address=per_address)
-    if not failed and targets:
+        properties = settle(p, False, why)
+    elif p.keys():
         obs = obligations(systems, invariants, groups)
         side = [ob for ob in obs if ob.name.startswith("locality") and check_unsat(ob.formula) != "unsat"]
         if side:
             # the cutoff needs observers that write no shared state; with hardware Access-flag
             # updates (row 24) they would. Then only bounded results (verify) remain.
-            for pp in props:
-                if pp.status == "PROVED":
-                    pp.status = "UNKNOWN"
-                    pp.note = (f"{side[0].name} fails: observers interfere, so a proof for a fixed number of "
-                               "vCPUs says nothing about N; use 'bbmcheck verify' for a bounded result")
+            obs = []
+            properties = settle(p, False, f"{side[0].name} fails: observers interfere, so a proof for a fixed "
+                                "number of vCPUs says nothing about N; use 'bbmcheck verify' for a bounded result")
         else:
-            result.obligations = obs
             for ob in obs:  # z3 checks every obligation before the proof is reported
                 if check_unsat(ob.formula) != "unsat":
                     raise RuntimeError(f"obligation {ob.name} does not hold: the certificate would be wrong")
-    result.seconds = time.perf_counter() - start
-    return result
+            properties = settle(p, True)
+    per_address: dict[int, float] = {}
+    for (ai, _n), _v, _t, secs in answers:
+        per_address[s.addresses[ai]] = per_address.get(s.addresses[ai], 0.0) + secs
+    return ProofResult(seq.name, seq.sha256, s.level.value, tuple(s.addresses), p.added, region(s), properties,
+                       invariants, obs, time.perf_counter() - start, spacer_seconds, p.states, per_address,
+                       exit_code(p, properties), texts)
+
+
+# ---- invariants as the certificate states them ----------------------------------------------------
+
+def render_invariant(where: str, body: z3.BoolRef) -> str:
+    names = sorted({(str(d), "Int" if d.range() == z3.IntSort() else "Bool") for d in _consts(body)})
+    params = " ".join(f"({n} {sort})" for n, sort in names)
+    return (f"; Inv for address {where}, found by Spacer; the certified invariant is J = Inv and the ranges\n"
+            f"(define-fun inv ({params}) Bool\n  {body.sexpr()})\n")
+
+
+def _consts(e: z3.ExprRef) -> set[z3.FuncDeclRef]:
+    out: set[z3.FuncDeclRef] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(x.decl())
+        stack.extend(x.children())
+    return out
+
+
+MAX_INVARIANT = 4 << 20  # characters: Spacer's invariants here are a few KiB
+
+
+def read_invariant(text: str, env: Env) -> z3.BoolRef:
+    """The invariant of an ``invariant.smt2`` file: exactly one ``(define-fun inv ((x S) ...) Bool
+    body)`` whose parameters are state variables of the address's system with their sorts and whose
+    body is quantifier-free linear arithmetic over them. Raises ValueError saying what is wrong."""
+    if len(text) > MAX_INVARIANT:
+        raise ValueError(f"larger than {MAX_INVARIANT} characters")
+    forms = _sexprs(text)
+    if len(forms) != 1 or not isinstance(forms[0], list) or len(forms[0]) != 5 or forms[0][:2] != ["define-fun", "inv"]:
+        raise ValueError("expected exactly one form, (define-fun inv ((name Sort) ...) Bool body)")
+    _df, _name, params, sort, _body = forms[0]
+    if sort != "Bool" or not isinstance(params, list):
+        raise ValueError("inv must take a parameter list and return Bool")
+    args = []
+    for param in params:
+        if not (isinstance(param, list) and len(param) == 2 and all(isinstance(x, str) for x in param)):
+            raise ValueError(f"parameter {_show(param)} is not (name Sort)")
+        name, psort = param
+        if name not in env:
+            raise ValueError(f"parameter {name} is not a state variable of this address's system")
+        want = "Int" if env[name].sort() == z3.IntSort() else "Bool"
+        if psort != want:
+            raise ValueError(f"parameter {name} has sort {psort}; the state variable is {want}")
+        if env[name] in args:
+            raise ValueError(f"parameter {name} is listed twice")
+        args.append(env[name])
+    call = f"(inv {' '.join(str(a) for a in args)})" if args else "inv"
+    try:
+        parsed = z3.parse_smt2_string(text + f"\n(assert {call})\n", decls=dict(env))
+    except z3.Z3Exception as e:
+        raise ValueError(f"not valid SMT-LIB2: {_z3_message(e)}") from None
+    if len(parsed) != 1:
+        raise ValueError("expected one invariant")
+    inv = parsed[0]
+    known = {v.decl() for v in env.values()}
+    _check_terms(inv, known)
+    return inv
+
+
+def _z3_message(e: z3.Z3Exception) -> str:
+    raw = e.value.decode(errors="replace") if isinstance(e.value, bytes) else str(e.value)
+    return " ".join(raw.split())[:200]
+
+
+_ARITH = {z3.Z3_OP_TRUE, z3.Z3_OP_FALSE, z3.Z3_OP_EQ, z3.Z3_OP_DISTINCT, z3.Z3_OP_ITE, z3.Z3_OP_AND, z3.Z3_OP_OR,
+          z3.Z3_OP_IFF, z3.Z3_OP_XOR, z3.Z3_OP_NOT, z3.Z3_OP_IMPLIES, z3.Z3_OP_ANUM, z3.Z3_OP_LE, z3.Z3_OP_GE,
+          z3.Z3_OP_LT, z3.Z3_OP_GT, z3.Z3_OP_ADD, z3.Z3_OP_SUB, z3.Z3_OP_UMINUS, z3.Z3_OP_MUL}
+
+
+def _check_terms(e: z3.ExprRef, known: set[z3.FuncDeclRef]) -> None:
+    stack, seen = [e], set()
+    while stack:
+        x = stack.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_quantifier(x):
+            raise ValueError("the body has a quantifier; an invariant here is quantifier-free")
+        if not (z3.is_int(x) or z3.is_bool(x)):
+            raise ValueError(f"the body has a term of sort {x.sort()}; only Int and Bool")
+        kind = x.decl().kind()
+        if kind == z3.Z3_OP_UNINTERPRETED:
+            if x.decl() not in known:
+                raise ValueError(f"the body uses {x.decl().name()}, which is not a state variable")
+        elif kind not in _ARITH:
+            raise ValueError(f"the body uses {x.decl().name()}; only linear integer arithmetic and Booleans")
+        elif kind == z3.Z3_OP_MUL and sum(not _constant(c) for c in x.children()) > 1:
+            raise ValueError("the body multiplies two variables; only linear arithmetic")
+        stack.extend(x.children())
+
+
+def _constant(e: z3.ExprRef) -> bool:
+    """A numeral, or arithmetic over numerals only (such as (- 1))."""
+    if z3.is_int_value(e):
+        return True
+    return e.decl().kind() in (z3.Z3_OP_UMINUS, z3.Z3_OP_ADD, z3.Z3_OP_SUB, z3.Z3_OP_MUL) and \
+        all(_constant(c) for c in e.children())
+
+
+def _sexprs(text: str) -> list:  # type: ignore[type-arg]
+    """S-expressions of SMT-LIB text (comments dropped; |quoted| symbols and strings kept whole)."""
+    out: list = []  # type: ignore[type-arg]
+    stack: list[list] = [out]  # type: ignore[type-arg]
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c == ";":
+            j = text.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif c == "(":
+            if len(stack) > 200:
+                raise ValueError("nested more than 200 deep")
+            stack[-1].append([])
+            stack.append(stack[-1][-1])
+            i += 1
+        elif c == ")":
+            if len(stack) == 1:
+                raise ValueError("unbalanced ')'")
+            stack.pop()
+            i += 1
+        elif c in "|\"":
+            j = text.find(c, i + 1)
+            if j < 0:
+                raise ValueError(f"unterminated {c}")
+            stack[-1].append(text[i:j + 1])
+            i = j + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in "();|\"":
+                j += 1
+            stack[-1].append(text[i:j])
+            i = j
+    if len(stack) != 1:
+        raise ValueError("unbalanced '('")
+    return out
+
+
+def _show(x: object) -> str:
+    if isinstance(x, list):
+        return "(" + " ".join(_show(y) for y in x) + ")"
+    return str(x)
 
 
 def _run(work: list[tuple], jobs: int | None) -> list[tuple[Key, str, str, float]]:
-    jobs = jobs if jobs is not None else min(len(work), os.cpu_count() or 1)
-    if jobs <= 1 or len(work) <= 1:
-        return [_address_job(job) for job in work]
-    # spawn, not fork: z3's global context is not fork-safe
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-        return sorted(pool.map(_address_job, work, chunksize=1))
+    """Each Spacer problem in a fresh process (spawned, not forked: z3's global context is not
+    fork-safe) with a fixed hash seed. Spacer's search depends on z3's term ids, so a worker that
+    solved another problem first, or one with another hash seed, finds another invariant; a fresh
+    process per problem makes the certificate byte-identical between runs, whatever ``jobs`` is."""
+    if not work:
+        return []
+    jobs = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(work)))
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"  # inherited by the spawned workers
+    try:
+        with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
+            return sorted(pool.map(_address_job, work, chunksize=1))
+    finally:
+        if saved is None:
+            del os.environ["PYTHONHASHSEED"]
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
 
 
 def check_unsat(formula: z3.BoolRef) -> str:
@@ -238,8 +485,13 @@ def check_unsat(formula: z3.BoolRef) -> str:
 
 def obligations(systems: dict[int, System], invariants: dict[Key, z3.BoolRef],
                 groups: dict[int, dict[str, list[int]]]) -> list[Obligation]:
+    """Every obligation a proof of the groups' properties needs, for every representative and
+    observer count (whatever ``invariants`` holds: each needed one must be there), then locality
+    and cover."""
     out: list[Obligation] = []
-    for (ai, n), invariant in sorted(invariants.items()):
+    keys = [(ai, n) for ai in range(len(systems[CUTOFF].addresses)) for n in (1, CUTOFF) if groups[n]]
+    for ai, n in keys:
+        invariant = invariants[(ai, n)]
         s = systems[n]
         enc = Encoder(s, bitvectors=False, only=ai)
         lay = enc.layout

@@ -1,11 +1,11 @@
 ; Inv for address 0x40200000, 2 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
 (define-fun inv ((app0_2 Bool) (app0_4 Bool) (app1_2 Bool) (app1_4 Bool) (pc Int) (tlb0_0 Bool) (tlb0_1 Bool) (tlb1_0 Bool) (tlb1_1 Bool) (tlb1_4 Bool) (tlb1_5 Bool) (vis0 Int) (walk0 Int)) Bool
-  (and (or app1_2 tlb1_0 (not app1_4) (not tlb1_1))
+  (and (or tlb1_0 app1_2 (not app1_4) (not tlb1_1))
      (not (= walk0 5))
      (or tlb0_1 (not tlb0_0))
      (or tlb1_4 (not tlb1_5))
      (or (not tlb0_1) (not (>= pc 6)))
-     (or app0_2 tlb0_0 (not app0_4) (not tlb0_1))
+     (or tlb0_0 app0_2 (not app0_4) (not tlb0_1))
      (or (not app0_4) (not (>= pc 6)))
      (or tlb1_1 (not tlb1_0))
      (or (not tlb1_0) (not (>= pc 4)))
