@@ -19,6 +19,7 @@ import typer
 from . import __version__
 from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
+from .report.escape import terminal
 from .sequences.load import MAX_VCPUS, bundled_models, load_model, resolve
 from .sequences.schema import Sequence
 
@@ -83,6 +84,8 @@ def verify(
     scenario: Annotated[str | None, typer.Option(help="With --from-code: the scenario file.")] = None,
     primitives: Annotated[str | None, typer.Option(help="With --from-code: primitive map (file or bundled "
                                                    "name).")] = None,
+    strict: Annotated[bool, typer.Option(help="With --from-code: refuse calls the primitive map does not know "
+                                         "and unknown assembly instructions (default: warn and ignore).")] = False,
     format: Annotated[str, typer.Option(help="Trace formats for --trace-out, comma-separated: "
                                         "itf,text,mermaid,dot,html,sarif.")] = "itf",
     engine: Annotated[str, typer.Option(help="explicit (breadth-first search, the default) or bmc (bounded "
@@ -101,7 +104,7 @@ def verify(
         raise _opt_error("--vcpus", f"--vcpus must be 1..{MAX_VCPUS}, got {vcpus}")
     if max_states < 1:
         raise _opt_error("--max-states", f"--max-states must be positive, got {max_states}")
-    if timeout is not None and not timeout > 0:
+    if timeout is not None and not 0 < timeout < 10**7:  # nan and inf too: the timer cannot be set to them
         raise _opt_error("--timeout", f"--timeout must be a positive number of seconds, got {timeout}")
     if engine not in ("explicit", "bmc"):
         raise _opt_error("--engine", f"invalid value '{engine}' for --engine (expected one of explicit, bmc)"
@@ -120,22 +123,34 @@ def verify(
     if claims not in CLAIM_MODES:
         raise _opt_error("--claims", f"invalid value '{claims}' for --claims (expected one of {', '.join(CLAIM_MODES)})"
                          + did_you_mean(claims, CLAIM_MODES))
-    if trace_out is not None and os.path.exists(trace_out) and not os.path.isdir(trace_out):
+    if trace_out is not None:
+        from .paths import folder_problem
+
         # refused before the search, not after it (export.py checks again when writing)
-        raise _opt_error("--trace-out", f"--trace-out {trace_out} exists and is not a folder")
+        problem = folder_problem(trace_out)
+        if problem is not None:
+            raise _opt_error("--trace-out", f"--trace-out: {problem}")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
                       timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims)
-    if from_code is not None:
-        if model is not None:
-            raise _opt_error("--from-code", "give a model or --from-code, not both")
-        models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict=False)]
-    elif model is None:
+    if from_code is not None and model is not None:
+        raise _opt_error("--from-code", "give a model or --from-code, not both")
+    if from_code is None and model is None:
         raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
-    else:
-        models = [_load(model)]
-    if len(models) > 1 and json:
-        raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
-    codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
+    from .verify import TimeUp, interruptible, time_limit
+
+    try:
+        with time_limit(timeout):  # --timeout bounds the whole command: loading, building, search, BMC
+            with interruptible():
+                if from_code is not None:
+                    models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict=strict)]
+                else:
+                    models = [_load(model)]  # type: ignore[arg-type]
+            if len(models) > 1 and json:
+                raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
+            codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
+    except TimeUp as e:
+        sys.stderr.write(f"bbmcheck: {e} before the model was loaded; nothing was checked\n")
+        return 3
     return 1 if 1 in codes else max(codes)
 
 
@@ -163,7 +178,7 @@ def _load(model: str) -> Sequence:
     """Load a model; its located warnings go to stderr (they change no verdict and no exit code)."""
     seq = load_model(_model_arg(model))
     for warning in seq.warnings:
-        sys.stderr.write(warning + "\n")
+        sys.stderr.write(terminal(warning) + "\n")
     return seq
 
 
@@ -176,7 +191,7 @@ def _extract(code: str, function: str | None, scenario: str | None, primitives: 
         raise _opt_error("--scenario", "--scenario FILE is needed: it says which table entry each pointer names, "
                          "which descriptor each value is, and the level of each path")
     def warn(e: InputError) -> None:
-        sys.stderr.write(e.render().replace(": error: ", ": warning: ", 1) + "\n")
+        sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 
     models, notes = extract(code, function, scenario, primitives=primitives, strict=strict, warn=warn)
     for note in notes:
@@ -195,7 +210,7 @@ def _verify_one(seq, options, json: bool, timing: bool, traces: bool, trace_out:
         from .trace.export import write_traces
 
         for path in write_traces(result, trace_out, formats):
-            sys.stderr.write(f"bbmcheck: wrote {path}\n")
+            sys.stderr.write(terminal(f"bbmcheck: wrote {path}") + "\n")
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     if json:
@@ -280,10 +295,11 @@ def replay(trace: Annotated[str, typer.Argument(help="An ITF trace file.")]) -> 
     """Re-execute every step of a trace against its model and confirm the violation (no search)."""
     from .trace.replay_itf import replay_file
 
-    doc = replay_file(trace)
+    doc = replay_file(trace)  # every #meta field recomputed from the re-execution
     meta = doc["#meta"]
-    sys.stdout.write(f"{trace}: replayed {len(doc['states']) - 1} steps against {meta['source']} "
-                     f"(sha256 {meta['model_sha256'][:12]}): {meta['property']} confirmed\n  {meta['finding']}\n")
+    sys.stdout.write(terminal(f"{trace}: replayed {len(doc['states']) - 1} steps against {meta['source']} "
+                              f"(sha256 {meta['model_sha256'][:12]}): {meta['property']} confirmed") + "\n"
+                     + terminal(f"  {meta['finding']}") + "\n")
     return 0
 
 
@@ -310,14 +326,26 @@ def extract(
         return 0
     from pathlib import Path
 
+    from .paths import folder_problem
+
+    given = [o for o in ("--out", "-o") if any(a == o or a.startswith(o + "=") for a in _ARGV)]
+    col = _argv_col(given[0]) if given else 1
+    problem = folder_problem(out)  # a file, a path under a file, /proc: refused before anything is written
+    if problem is not None:
+        raise InputError("<command-line>", 1, col, f"-o: {problem}")
     folder = Path(out)
-    planned = [(folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", m.name).strip("_") + ".toml"), text) for m, text in texts]
+    planned = [(folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", m.name).strip("_.") + ".toml"), text) for m, text in texts]
     for path, _ in planned:
+        if path.is_dir() or path.is_symlink():
+            raise InputError(str(path), 1, 1, "is a folder or a link, not a model file bbmcheck extract wrote; "
+                             "not overwriting it")
         if path.exists() and EXTRACT_MARKER not in path.read_text(encoding="utf-8", errors="replace")[:200]:
             raise InputError(str(path), 1, 1, "exists and was not written by bbmcheck extract; not overwriting it")
-    folder.mkdir(parents=True, exist_ok=True)
     for path, text in planned:
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise InputError("<command-line>", 1, col, f"-o: cannot write {path}: {e.strerror or e}") from None
         sys.stderr.write(f"bbmcheck: wrote {path}\n")
     return 0
 
@@ -446,8 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = command.main(args=_ARGV, prog_name="bbmcheck", standalone_mode=False)
     except InputError as e:
-        sys.stderr.write(e.render() + "\n")
-        code = 2
+        sys.stderr.write(terminal(e.render()) + "\n")
+        code = getattr(e, "exit_code", 2)  # 4 for a forged or stale artefact (replay_itf.ForgedTrace)
     except Exception as e:  # Click's usage errors (vendored by typer) carry exit_code 2
         if hasattr(e, "format_message") and getattr(e, "exit_code", None) == 2:
             name = getattr(e, "option_name", None) or _param_name(e)
@@ -455,14 +483,14 @@ def main(argv: list[str] | None = None) -> int:
             extra = re.search(r"unexpected extra argument\S* \(([^ )]+)", e.format_message())
             if not name and extra:  # click names extra arguments only in its message; they follow the others
                 col = _argv_col(extra.group(1), last=True)
-            sys.stderr.write(f"<command-line>:1:{col}: error: {e.format_message()}\n")
+            sys.stderr.write(terminal(f"<command-line>:1:{col}: error: {e.format_message()}") + "\n")
             code = 2
         elif type(e).__name__ == "Abort":
             code = 130
         else:
             if os.environ.get("BBMCHECK_DEBUG"):
                 raise
-            sys.stderr.write(f"bbmcheck: internal error: {type(e).__name__}: {e} "
+            sys.stderr.write(f"bbmcheck: internal error: {type(e).__name__}: {terminal(str(e))} "
                              "(set BBMCHECK_DEBUG=1 for a traceback)\n")
             code = 4
     if argv is None:

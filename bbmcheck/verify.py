@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -13,9 +20,9 @@ from .replay import replay
 from .results import Finding, Result, Stats, Trace, Verdict, Window, without_claims
 from .sequences.schema import Sequence
 from .system.build import STORE_DSB, System, build
-from .system.describe import cause_info, describe_event
+from .system.describe import cause_info
 from .system.step import initial_states
-from .trace.itf import build_document
+from .trace.itf import build_document, derived_meta
 from .trace.steps import steps_from_itf
 
 
@@ -39,25 +46,144 @@ class Options:
 DEFAULT_BMC_BOUND = 24
 
 
+class TimeUp(Exception):
+    """The --timeout deadline passed in work that cannot stop by itself (loading, building, an SMT query)."""
+
+
+# The deadline of the whole command. ``time_limit`` sets it (nested calls keep the earliest); the
+# explicit search stops by itself at it; loading, building and BMC run inside ``interruptible``,
+# where a SIGALRM at the deadline raises TimeUp (and a timer thread cancels a running z3 query,
+# which no signal reaches). Outside those regions (the search, assembling, rendering) the alarm
+# only records that the time is up.
+_deadlines: list[float] = []
+_loud = [0]
+_expired = [False]
+
+
+def remaining() -> float | None:
+    """Seconds left before the deadline (None: no deadline)."""
+    return None if not _deadlines else max(0.0, _deadlines[-1] - time.monotonic())
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    _expired[0] = True
+    if _loud[0]:
+        raise TimeUp(_reason())
+
+
+def _reason() -> str:
+    return f"time cap of {_limits[-1]:g} s reached" if _limits else "time cap reached"
+
+
+_limits: list[float] = []
+
+
+def _interrupt_z3() -> None:
+    z3 = sys.modules.get("z3")
+    if z3 is not None:
+        try:
+            z3.main_ctx().interrupt()
+        except Exception:  # noqa: BLE001 - best effort: a query that ends by itself ends anyway
+            pass
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Bound everything inside to ``seconds`` of wall time (None: no bound)."""
+    if seconds is None:
+        yield
+        return
+    deadline = time.monotonic() + seconds
+    if _deadlines and _deadlines[-1] <= deadline:
+        deadline, seconds = _deadlines[-1], _limits[-1]
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.getsignal(signal.SIGALRM) if main and not _deadlines else None
+    if not _deadlines:
+        _expired[0] = False
+    _deadlines.append(deadline)
+    _limits.append(seconds)
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _interrupt_z3)
+    timer.daemon = True
+    timer.start()
+    if main:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
+    try:
+        yield
+    finally:
+        timer.cancel()
+        _deadlines.pop()
+        _limits.pop()
+        if main:
+            if _deadlines:
+                signal.setitimer(signal.ITIMER_REAL, max(0.001, _deadlines[-1] - time.monotonic()))
+            else:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old if old is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Inside, the deadline raises TimeUp (at once if it has already passed)."""
+    if _deadlines and (_expired[0] or remaining() == 0):
+        raise TimeUp(_reason())
+    _loud[0] += 1
+    try:
+        yield
+    finally:
+        _loud[0] -= 1
+
+
 def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result:  # type: ignore[no-untyped-def]
-    result = _verify(seq, options, progress)
+    """Check ``seq``; with ``options.timeout`` the whole call (building, search, BMC) is bounded by it,
+    and inside :func:`time_limit` (the CLI's whole command) by that deadline too."""
+    start = time.monotonic()
+    with time_limit(options.timeout):
+        try:
+            result = _verify(seq, options, progress)
+        except TimeUp as e:
+            result = _timed_out(seq, options, str(e), time.monotonic() - start)
     return without_claims(result) if options.claims == "none" or not seq.claimed else result
+
+
+def _timed_out(seq: Sequence, options: Options, reason: str, seconds: float) -> Result:
+    """UNKNOWN on every property: the deadline passed before the search could say anything."""
+    findings = tuple(Finding(p, Verdict.UNKNOWN, PROPERTY_INFO[p].severity, PROPERTY_INFO[p].rules,
+                             PROPERTY_INFO[p].summary, seq.claims.get(p, "holds"), True) for p in PROPERTIES)
+    return Result(model=seq.name, title=seq.title, path=seq.path, sha256=seq.sha256,
+                  level=(options.level or seq.level).value, vcpus=options.vcpus or seq.vcpus, addresses=(),
+                  choices=(), complete=False, stop_reason=f"{reason} before the search ended",
+                  stats=Stats(0, 0, seconds, 0, 0), findings=findings, witnesses={}, engine=options.engine,
+                  context=(seq, options))
 
 
 def _verify(seq: Sequence, options: Options, progress) -> Result:  # type: ignore[no-untyped-def]
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
-    system = build(seq, config, vcpus=options.vcpus)
+    with interruptible():
+        system = build(seq, config, vcpus=options.vcpus)
     if options.engine == "bmc":
         from .smt.bmc import bmc  # z3 is imported only when the SMT engine is asked for
 
         depth = options.bound or DEFAULT_BMC_BOUND
-        bex = bmc(system, depth, timeout=options.timeout)
+        try:
+            with interruptible():
+                bex = bmc(system, depth, timeout=remaining())
+        except RuntimeError:  # z3 "unknown": a query the deadline cancelled
+            if remaining() == 0:
+                raise TimeUp(_reason()) from None
+            raise
         result = assemble(seq, system, bex, symmetry=False, depth=depth)  # type: ignore[arg-type]
-        return replace(result, context=(seq, options), engine="bmc")
+        return replace(result, context=(seq, options), engine="bmc", stop_reason=_cap_text(result.stop_reason))
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
-                 max_states=options.max_states, timeout=options.timeout, progress=progress,
+                 max_states=options.max_states, timeout=remaining(), progress=progress,
                  depth_bound=options.bound)
-    return replace(assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound), context=(seq, options))
+    result = assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound)
+    return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
+
+
+def _cap_text(reason: str) -> str:
+    """The engines name the seconds they were given (what was left); say the user's --timeout."""
+    return re.sub(r"^time cap of \S+ s reached", _reason(), reason) if _limits else reason
 
 
 def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth: int | None = None) -> Result:
@@ -120,15 +246,12 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
             if sev == "error":
                 severity = "error"
     first_ci = min(occ, key=lambda ci: (occ[ci].depth, ci))
-    # the instruction that opens the hazard, or the one whose execution is the violation
-    opener = instr[0] if instr else max(0, min(pcs) - 1)
-    line = s.program[min(opener, s.end - 1)].line
-    trace = _trace(s, ex, first_ci, occ[first_ci], prop, line, persisting=False)
+    trace = _trace(s, ex, first_ci, occ[first_ci], persisting=False)
     ptrace = None
     pers = [ci for ci, o in occ.items() if o.persisting]
     if pers:
         pci = min(pers, key=lambda ci: (occ[ci].persisting[0], ci))  # type: ignore[index]
-        ptrace = _trace(s, ex, pci, occ[pci], prop, line, persisting=True)
+        ptrace = _trace(s, ex, pci, occ[pci], persisting=True)
     universe = s.universe
     return Finding(
         property=prop,
@@ -178,22 +301,12 @@ def _at(s: System, pc: int) -> str:
     return f"once {ins.where} ({ins.text}) has executed"
 
 
-def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, prop: str, line: int, *, persisting: bool) -> Trace:
+def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, *, persisting: bool) -> Trace:
     _depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
     path = ex.trace_to(key) + [action]
     rows = replay(s, ci, path, expect=event)  # raises ReplayError: an engine bug, never printed
-    info = PROPERTY_INFO[prop]
-    doc = build_document(s, rows, initial_states(s)[ci], {
-        "description": f"bbmcheck counterexample: {prop} in {s.seq.name} at {s.level.value}",
-        "property": prop,
-        "severity": cause_info(s, event[3])[0],
-        "rules": cause_info(s, event[3])[2],
-        "property_rules": info.rules,
-        "choices": s.choices[ci].label(),
-        "persisting": persisting,
-        "finding": describe_event(s, event),
-        "offending_line": line,
-    })
+    # every #meta field follows from the replayed rows, so `bbmcheck replay` can recompute each one
+    doc = build_document(s, rows, initial_states(s)[ci], derived_meta(s, ci, rows, event))
     return Trace(choices=s.choices[ci].label(), steps=steps_from_itf(doc), replayed=True, itf=doc)
 
 
