@@ -133,3 +133,22 @@ def test_bad_scenario_and_primitive_map(tmp_path, capsys):
     err = one_error(capsys, ["extract", code, "--function", "stage2_split_leaf", "--primitives", str(prims),
                              "--scenario", str(HERE / "kvm_replace_leaf.scenario.toml")])
     assert err.startswith(f"{prims}:2:13: error: unknown placeholder {{entri:0}}")
+
+
+def test_cli_extract_file_names_are_safe_bounded_and_headers_exact(tmp_path, capsys):
+    """extract -o names each model file with paths.safe_name (inside the folder, bounded, unique),
+    and replaces only a file that begins with its exact header line."""
+    from bbmcheck.cli import EXTRACT_MARKER
+    from bbmcheck.paths import MAX_NAME
+
+    args = ["extract", seed_patch(), "--function", "stage2_coalesce_tables_into_block",
+            "--scenario", str(HERE / "ttrem-coalesce.scenario.toml"), "-o", str(tmp_path)]
+    assert main(args) == 0
+    for p in tmp_path.glob("*.toml"):
+        assert p.parent == tmp_path and len(p.stem) <= MAX_NAME
+        assert p.read_text().startswith(EXTRACT_MARKER + "\n")
+    # a user's note that merely mentions the marker is not bbmcheck's file
+    (tmp_path / "ttrem1.toml").write_text(f"my notes: {EXTRACT_MARKER} wrote this once\n")
+    capsys.readouterr()
+    assert main(args) == 2
+    assert (tmp_path / "ttrem1.toml").read_text().startswith("my notes")
