@@ -72,3 +72,14 @@ def folder_problem(folder: str) -> str | None:
     except OSError as e:
         return f"cannot write into the folder {folder}: {e.strerror or e}"
     return None
+
+
+def begins_with(path: Path, header: str) -> bool:
+    """Whether the file at ``path`` begins with exactly ``header``: how bbmcheck recognises a file it
+    wrote in a text format (never a substring search, which a user's note could match)."""
+    want = header.encode("utf-8")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(want)) == want
+    except OSError:
+        return False

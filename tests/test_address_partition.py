@@ -80,10 +80,8 @@ def test_partition_regions_cover_the_dense_set_exactly():
 
 
 def _partition(s) -> Partition:  # type: ignore[no-untyped-def]
-    descs = {loc: s.versions.get(loc, [d]) for loc, d in s.initial.items()}
-    descs.update(s.versions)
-    root = s.tables[s.root]
-    return Partition(root, s.table_level, s.table_base, descs)
+    assert s.partition is not None
+    return s.partition
 
 
 def test_a_table_with_every_entry_valid_has_no_invalid_region():

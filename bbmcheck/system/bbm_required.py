@@ -46,7 +46,6 @@ class _Window:
     issued: dict[Item, Instr] = field(default_factory=dict)  # item -> the TLBI that removes it
     done: set[Item] = field(default_factory=set)
     early: list[Instr] = field(default_factory=list)  # TLBIs issued before the store was visible
-    unfinished: list[Instr] = field(default_factory=list)  # TLBIs issued but not yet completed
     tlbis: list[Instr] = field(default_factory=list)  # every broadcast TLBI issued while visible
 
     @property

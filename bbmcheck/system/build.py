@@ -185,16 +185,21 @@ class System:
         return cache[name]
 
     def all_versions(self) -> dict[Loc, list[Descriptor]]:
-        """Every entry's descriptors in program order, version 0 before the sequence."""
-        out = {loc: [d] for loc, d in self.initial.items()}
-        out.update(self.versions)
-        return out
+        return all_versions(self.initial, self.versions)
 
     def walk_entry(self, loc: Loc, desc: Descriptor) -> WalkEntry:
         return WalkEntry(self.table_level[loc.table], self.loc_base(loc), desc.next_table)
 
     wloc_index: dict[Loc, int] = field(default_factory=dict)
     _table_gens: dict[str, int] = field(default_factory=dict)
+    partition: Partition | None = None  # the regions the default representatives stand for
+
+
+def all_versions(initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descriptor]]) -> dict[Loc, list[Descriptor]]:
+    """Every entry's descriptors in program order, version 0 before the sequence."""
+    out = {loc: [d] for loc, d in initial.items()}
+    out.update(versions)
+    return out
 
 
 def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
@@ -232,8 +237,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
             counts[windex[loc]] += 1
             store_pcs[windex[loc]].append(pc)
 
-    descs = {loc: versions.get(loc, [initial.get(loc, INVALID)]) for loc in set(initial) | set(versions)}
-    partition = Partition(root_name, levels, bases, descs)
+    partition = Partition(root_name, levels, bases, all_versions(initial, versions))
     tlbi_ipas = [ins.ipa for ins in seq.program if ins.op == "tlbi" and ins.ipa is not None]
     addresses = seq.addresses if seq.addresses is not None else partition.representatives(tlbi_ipas)
     if not addresses:
@@ -269,6 +273,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
         before=before,
         walk_loc={},
         wloc_index=windex,
+        partition=partition,
     )
     ops = {ins.option for ins in seq.program if ins.op == "tlbi" and TLBI_OPS[ins.option].broadcast}
     # Combined S1+S2 entries behave differently from stage-2-only ones only under IPAS2* and VMALLE1*

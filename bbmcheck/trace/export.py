@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..paths import finding_stem, folder_problem, inside, safe_name
+from ..paths import begins_with, finding_stem, folder_problem, inside, safe_name
 from ..report import dot, html, mermaid, sarif, trace_text
 from ..results import Result
 from . import itf
@@ -56,16 +56,16 @@ def documents(result: Result) -> list[tuple[str, dict[str, Any]]]:
 
 
 def written_by_bbmcheck(path: Path, fmt: str) -> bool:
-    """Whether the regular file ``path`` is one bbmcheck wrote in format ``fmt`` (its whole text is read:
-    a SARIF log of any size is recognised)."""
+    """Whether the regular file ``path`` is one bbmcheck wrote in format ``fmt``: a text format by its
+    exact header, ITF and SARIF by their whole JSON (a SARIF log of any size is recognised)."""
+    if fmt in HEADERS:
+        return begins_with(path, HEADERS[fmt])
     try:
         with open(path, "rb") as fh:
             data = fh.read()
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    if fmt in HEADERS:
-        return text.startswith(HEADERS[fmt])
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
