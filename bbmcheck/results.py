@@ -105,6 +105,25 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """What an unbounded proof (``bbmcheck prove``) adds to a result. A finding is PROVED when the
+    proof covers every implementation, for every IPA in ``region`` and any number of vCPUs (the
+    ``cutoff`` argument); a VIOLATED property may be proved on the other implementations
+    (``proved_on``, and as a short OR of ANDs ``proved_when``); ``unknown`` says, per property,
+    why the implementations not violated are not proved either."""
+
+    region: tuple[str, str]  # [start, end) of the IPAs the root table maps
+    cutoff: int  # observers in the proof systems
+    added: tuple[str, ...]  # representatives the cover query added to the model's
+    proved_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    proved_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)
+    invariants: tuple[str, ...] = ()  # the certificate's invariant files: its one claim
+    obligations: tuple[str, ...] = ()  # every obligation, each unsat in z3 (none: no certificate)
+    spacer_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class Result:
     model: str
     title: str
@@ -122,9 +141,11 @@ class Result:
     universe: tuple[str, ...] = ()  # every implementation (full choice vector) the classes stand for
     notes: tuple[str, ...] = ()
     symmetry: bool = True
-    engine: str = "explicit"  # "explicit" (breadth-first search) or "bmc" (bounded model checking)
+    engine: str = "explicit"  # "explicit" (breadth-first search), "bmc" (bounded model checking) or "prove"
     claims: str = "model"  # "model": judged against the model's claims; "none": verdicts only
-    # what was checked (sequence, options), for helpers that replay user-given steps; not data
+    proof: Proof | None = None  # engine "prove": the unbounded statement and its certificate
+    # what was checked, not data: for verify (sequence, options), for helpers that replay user-given
+    # steps; for prove the certificate's terms (smt.prove.Certificate), for writing it
     context: Any = field(default=None, compare=False, repr=False)
 
     def finding(self, prop: str) -> Finding:
