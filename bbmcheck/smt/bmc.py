@@ -4,7 +4,8 @@ An occurrence at depth d is a path of d actions whose last one raises the event,
 followed by a lookup (the explicit engine counts the same way, so their shortest depths compare).
 Every solver model is decoded into explicit actions and replayed through ``system/step.py``; the
 event printed is the one the replay produced, never one read off the model. A model that does not
-replay is an engine bug (``ReplayError``, exit 4).
+replay is an engine bug (``ReplayError``, exit 4). A query z3 does not decide (``solver.Unknown``)
+ends the search at that depth: what was found stays found, the rest is UNKNOWN, as at a time cap.
 
 The system never deadlocks (an observer can always start a walk at the root or read its next
 level), so adding transition d never removes a shorter path, and one solver serves every depth.
@@ -18,19 +19,14 @@ from dataclasses import dataclass, field
 import z3
 
 from ..arch.rules import PROPERTIES
-from ..engines.explicit import Occurrence
+from ..engines.base import Key, Occurrence
 from ..replay import ReplayError, replay
 from ..system.build import System
+from ..system.state import Action, Event
+from . import solver
 from .encode import Encoder, Env, Transition, _any, transition
 
-SEED = 0
 SEARCHED = PROPERTIES + ("witness",)
-
-
-def _solver() -> z3.Solver:
-    solver = z3.SolverFor("QF_BV")
-    solver.set("random_seed", SEED)
-    return solver
 
 
 class Unrolling:
@@ -40,10 +36,11 @@ class Unrolling:
         self.s = s
         self.enc = Encoder(s, bitvectors, only)
         self.lay = self.enc.layout
-        self.solver = _solver()
+        self.solver = solver.solver("QF_BV")
         self.states: list[Env] = [self.lay.fresh("@0")]
         self.steps: list[Transition] = []
-        self.looks: list[list[tuple[tuple, str, str, z3.ExprRef]]] = [self.enc.lookups(self.states[0])]
+        self.looks: list[list[tuple[Action, str, str, z3.ExprRef]]] = [self.enc.lookups(self.states[0])]
+        self.queries = 0
         self.solver.add(self.lay.initial(self.states[0]))
 
     def ensure(self, k: int) -> None:
@@ -72,25 +69,24 @@ class Unrolling:
         found |= {c for _a, p, c, _ in self.looks[0] if p == prop}
         return sorted(found)
 
-    def check(self, *extra: z3.ExprRef) -> z3.ModelRef | None:
-        self.solver.push()
-        self.solver.add(*extra)
-        result = self.solver.check()
-        model = self.solver.model() if result == z3.sat else None
-        self.solver.pop()
-        if result == z3.unknown:
-            raise RuntimeError(f"z3 returned unknown: {self.solver.reason_unknown()}")
-        return model
+    def find(self, *extra: z3.ExprRef) -> z3.ModelRef | None:
+        """A model of the unrolling with ``extra``, or None if there is none; raises
+        ``solver.Unknown`` if z3 does not decide."""
+        self.queries += 1
+        answer = solver.query(self.solver, *extra)
+        if answer.unknown:
+            raise solver.Unknown(f"a BMC query at depth {len(self.steps)}", answer.reason)
+        return answer.model if answer.sat else None
 
-    def path(self, model: z3.ModelRef, d: int, prop: str) -> tuple[int, list[tuple], tuple]:
+    def path(self, model: z3.ModelRef, d: int, prop: str) -> tuple[int, list[Action], Event]:
         """Decode a depth-d occurrence of ``prop``: (class, actions, event), replayed."""
         s = self.s
         ci = model.eval(self.states[0]["ci"], model_completion=True).as_long()
-        acts = []
+        acts: list[Action] = []
         for j in range(d - 1):
             k = model.eval(self.steps[j].sel, model_completion=True).as_long()
             acts.append(self.steps[j].templates[k].action)
-        candidates = []
+        candidates: list[Action] = []
         k = model.eval(self.steps[d - 1].sel, model_completion=True).as_long()
         candidates.append(self.steps[d - 1].templates[k].action)
         candidates += [a for a, p, _k, c in self.looks[d - 1]
@@ -115,7 +111,7 @@ class BmcExploration:
     system: System
     bound: int
     occurrences: dict[tuple[str, int], Occurrence]
-    paths: dict[tuple, list[tuple]]
+    paths: dict[Key, list[Action]]  # ("bmc", property, class, persisting) -> actions before the last
     complete: bool
     stop_reason: str
     seconds: float
@@ -123,12 +119,13 @@ class BmcExploration:
     done_reached: set[int] = field(default_factory=set)
     states: int = 0
     transitions: int = 0
+    engine: str = "bmc"
 
     @property
     def max_depth(self) -> int:
         return self.bound
 
-    def trace_to(self, key: tuple) -> list[tuple]:
+    def trace_to(self, key: Key) -> list[Action]:
         return self.paths[key]
 
 
@@ -139,65 +136,79 @@ def bmc(s: System, bound: int, *, windows: bool = True, timeout: float | None = 
     start = time.perf_counter()
     un = Unrolling(s, only=only)
     occ: dict[tuple[str, int], Occurrence] = {}
-    paths: dict[tuple, list[tuple]] = {}
-    queries = 0
+    paths: dict[Key, list[Action]] = {}
     classes = range(len(s.choices))
     complete, reason = False, f"bounded model checking to depth {bound}"
-    for d in range(1, bound + 1):
-        if timeout is not None and time.perf_counter() - start > timeout:
-            reason = f"time cap of {timeout:g} s reached at depth {d - 1}"
-            break
-        un.ensure(d)
-        open_props = [p for p in SEARCHED if sum(1 for (q, _) in occ if q == p) < len(classes)]
-        events = {p: z3.Or(un.observed(p, d), un.executed(p, d)) for p in open_props}
-        # one query first: most depths show nothing new, and one UNSAT answer says so for all
-        queries += 1
-        if un.check(_any([z3.And(events[p], *[un.states[0]["ci"] != ci for (q, ci) in occ if q == p])
-                          for p in open_props])) is None:
-            continue
-        for prop in open_props:
-            found = [ci for (p, ci) in occ if p == prop]
-            ev = events[prop]
-            while True:
-                queries += 1
-                model = un.check(ev, *[un.states[0]["ci"] != ci for ci in found])
-                if model is None:
-                    break
-                ci, acts, event = un.path(model, d, prop)
-                key = ("bmc", prop, ci, False)
-                paths[key] = acts[:-1]
-                occ[(prop, ci)] = Occurrence(d, key, acts[-1], event)
-                found.append(ci)
-    else:
-        reason = f"bounded model checking to depth {bound}: no violation up to that depth is not a proof"
-    depth = len(un.steps)
-    if windows and depth:
-        queries += _windows(un, occ, paths, depth)
+    depth = 0
+    try:
+        for d in range(1, bound + 1):
+            if timeout is not None and time.perf_counter() - start > timeout:
+                reason = f"time cap of {timeout:g} s reached at depth {d - 1}"
+                break
+            un.ensure(d)
+            open_props = [p for p in SEARCHED if sum(1 for (q, _) in occ if q == p) < len(classes)]
+            events = {p: z3.Or(un.observed(p, d), un.executed(p, d)) for p in open_props}
+            # one query first: most depths show nothing new, and one UNSAT answer says so for all
+            if un.find(_any([z3.And(events[p], *[un.states[0]["ci"] != ci for (q, ci) in occ if q == p])
+                             for p in open_props])) is None:
+                depth = d
+                continue
+            for prop in open_props:
+                found = [ci for (p, ci) in occ if p == prop]
+                ev = events[prop]
+                while True:
+                    model = un.find(ev, *[un.states[0]["ci"] != ci for ci in found])
+                    if model is None:
+                        break
+                    ci, acts, event = un.path(model, d, prop)
+                    key = ("bmc", prop, ci, False)
+                    paths[key] = acts[:-1]
+                    occ[(prop, ci)] = Occurrence(d, key, acts[-1], event)
+                    found.append(ci)
+            depth = d
+        else:
+            reason = f"bounded model checking to depth {bound}: no violation up to that depth is not a proof"
+    except solver.Unknown as e:  # depth d undecided: the occurrences found stand, deeper ones are UNKNOWN
+        reason = _undecided(e, depth, start, timeout)
+    try:
+        if windows and depth:
+            _windows(un, occ, paths, depth)
+    except solver.Unknown as e:
+        reason = f"{reason}; the windows are partial: {_undecided(e, depth, start, timeout)}"
     done: set[int] = set()
-    if depth:
-        reach_end = _any([st["pc"] == s.end for st in un.states])
-        for ci in classes:
-            queries += 1
-            if un.check(reach_end, un.states[0]["ci"] == ci) is not None:
-                done.add(ci)
-    return BmcExploration(s, bound, occ, paths, complete, reason, time.perf_counter() - start, queries, done)
+    try:
+        if depth:
+            reach_end = _any([st["pc"] == s.end for st in un.states[:depth + 1]])
+            for ci in classes:
+                if un.find(reach_end, un.states[0]["ci"] == ci) is not None:
+                    done.add(ci)
+    except solver.Unknown as e:
+        done = set()  # not shown to finish: the result says so (vacuous, UNKNOWN)
+        reason = f"{reason}; whether the sequence completes is undecided: {_undecided(e, depth, start, timeout)}"
+    return BmcExploration(s, bound, occ, paths, complete, reason, time.perf_counter() - start, un.queries, done)
 
 
-def _windows(un: Unrolling, occ: dict[tuple[str, int], Occurrence], paths: dict[tuple, list[tuple]],
-             depth: int) -> int:
+def _undecided(e: solver.Unknown, depth: int, start: float, timeout: float | None) -> str:
+    """Why the search stopped at ``depth``: the time cap (z3 was cancelled at the deadline), or z3's
+    own unknown."""
+    if timeout is not None and (e.reason == "canceled" or time.perf_counter() - start >= timeout):
+        return f"time cap of {timeout:g} s reached at depth {depth}"
+    return f"bounded model checking to depth {depth}: {e}"
+
+
+def _windows(un: Unrolling, occ: dict[tuple[str, int], Occurrence], paths: dict[Key, list[Action]],
+             depth: int) -> None:
     """For each found property: every pc at which it occurs within the bound (observers and lookups
     vs. executed instructions), and per class the shortest occurrence after the sequence ended."""
     s = un.s
-    queries = 0
     for prop in sorted({p for p, _ in occ}):
         for updater in (False, True):
             raise_at = [(un.executed if updater else un.observed)(prop, d) for d in range(1, depth + 1)]
             pcs: set[int] = set()
             while True:
-                queries += 1
                 anywhere = _any([z3.And(ev, z3.Not(_any([un.states[d]["pc"] == p for p in pcs])))
                                  for d, ev in enumerate(raise_at)])
-                model = un.check(anywhere)
+                model = un.find(anywhere)
                 if model is None:
                     break
                 got = {d for d, ev in enumerate(raise_at) if z3.is_true(model.eval(ev, model_completion=True))}
@@ -205,19 +216,17 @@ def _windows(un: Unrolling, occ: dict[tuple[str, int], Occurrence], paths: dict[
             for (p, ci), o in occ.items():
                 if p != prop:
                     continue
-                mine = set()
+                mine: set[int] = set()
                 for pc in sorted(pcs):
-                    queries += 1
                     at = _any([z3.And(ev, un.states[d]["pc"] == pc) for d, ev in enumerate(raise_at)])
-                    if un.check(at, un.states[0]["ci"] == ci) is not None:
+                    if un.find(at, un.states[0]["ci"] == ci) is not None:
                         mine.add(pc)
                 (o.instr_pcs if updater else o.pcs).update(mine)
         for (p, ci), o in occ.items():
             if p != prop:
                 continue
             for d in range(1, depth + 1):
-                queries += 1
-                model = un.check(un.observed(prop, d), un.states[d - 1]["pc"] == s.end, un.states[0]["ci"] == ci)
+                model = un.find(un.observed(prop, d), un.states[d - 1]["pc"] == s.end, un.states[0]["ci"] == ci)
                 if model is not None:
                     _ci, acts, event = un.path(model, d, prop)
                     key = ("bmc", prop, ci, True)
@@ -227,9 +236,7 @@ def _windows(un: Unrolling, occ: dict[tuple[str, int], Occurrence], paths: dict[
     for (prop, ci), o in occ.items():
         # every cause the property shows with in this class, as the explicit engine collects them
         for cause in un.causes(prop):
-            queries += 1
             anywhere = _any([z3.Or(un.observed(prop, d, cause), un.executed(prop, d, cause))
                              for d in range(1, depth + 1)])
-            if un.check(anywhere, un.states[0]["ci"] == ci) is not None:
+            if un.find(anywhere, un.states[0]["ci"] == ci) is not None:
                 o.causes.add(cause)
-    return queries

@@ -10,11 +10,13 @@ to (RSQXYZ, ``build._tlbi_tables``); so alike addresses get identical tables in 
 The address is a 64-bit vector ranging over the whole region the root table maps (not only the
 representatives); table ranges, indices and block sizes are bit-vector constraints. ``cover``
 adds a representative for every class z3 finds uncovered until the query "an address in the region
-like none of them" is UNSAT; that final query is written into the certificate.
+like none of them" is UNSAT; that final query is written into the certificate. The queries go
+through ``solver``; one z3 does not decide raises ``solver.Unknown`` (the proof is then UNKNOWN).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import z3
@@ -22,6 +24,7 @@ import z3
 from ..arch.descriptors import ENTRIES_PER_TABLE, LEVEL_SHIFT, size_at
 from ..sequences.schema import Sequence
 from ..system.build import System
+from . import solver
 
 WIDTH = 64
 
@@ -76,26 +79,27 @@ def uncovered(s: System, reps: tuple[int, ...]) -> tuple[z3.BitVecRef, z3.BoolRe
     return a, z3.And(z3.UGE(a, lo), z3.ULT(a, hi), *[z3.Not(alike(s, a, r)) for r in reps])
 
 
-def cover(seq: Sequence, build_system, max_rounds: int = 64) -> tuple[Sequence, System, list[int]]:  # type: ignore[no-untyped-def]
+def cover(seq: Sequence, build_system: Callable[[Sequence], System], max_rounds: int = 64
+          ) -> tuple[Sequence, System, list[int]]:
     """Add representatives until they cover the region; returns the sequence with explicit
-    addresses, its system and the addresses added (in the order z3 found them)."""
+    addresses, its system and the addresses added (in the order z3 found them). Raises
+    ``solver.Unknown`` if z3 does not decide a query."""
     s = build_system(seq)
     reps = tuple(s.addresses)
     added: list[int] = []
     for _ in range(max_rounds):
         a, query = uncovered(s, reps)
-        solver = z3.SolverFor("QF_BV")
-        solver.set("random_seed", 0)
-        solver.add(query)
-        if solver.check() == z3.unsat:
+        answer = solver.solve(query, logic="QF_BV")
+        if answer.unsat:
             return seq, s, added
-        found = solver.model().eval(a).as_long()
+        if answer.unknown:
+            raise solver.Unknown("the cover query", answer.reason)
+        found = answer.model.eval(a).as_long()
         # the smallest address of its class is a stable, readable representative
-        smallest = z3.Optimize()
-        smallest.add(query, alike(s, a, found))
-        smallest.minimize(a)
-        smallest.check()
-        found = smallest.model().eval(a).as_long()
+        smallest = solver.minimize(a, query, alike(s, a, found))
+        if not smallest.sat:
+            raise solver.Unknown(f"the smallest address like {found:#x}", smallest.reason)
+        found = smallest.model.eval(a).as_long()
         added.append(found)
         reps = tuple(sorted(set(reps) | {found}))
         seq = replace(seq, addresses=reps)
