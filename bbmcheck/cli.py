@@ -17,7 +17,6 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
 from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
 from .report.escape import terminal
@@ -364,10 +363,15 @@ def prove(
     emit_obligations: Annotated[bool, typer.Option("--emit-obligations", help="Also write every proof obligation "
                                                    "as an SMT-LIB2 script, for re-checking with another "
                                                    "solver (recheck re-derives them either way).")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (the certificate is "
+                                       "written all the same).")] = False,
 ) -> int:
     """Prove each property that holds for every address in the region and any number of vCPUs, and
     write a certificate (the invariants and a manifest) that recheck re-derives and z3 and cvc5
     re-check. Exits as verify does: 1 a claim is refuted, 3 UNKNOWN."""
+    from .engines.explicit import explore
+    from .report import json as json_report
+    from .report import proof as proof_report
     from .smt.certificate import check_folder, default_folder, write
     from .smt.prove import prove as run
 
@@ -380,35 +384,18 @@ def prove(
     folder = out or default_folder(seq.name)
     given = [o for o in ("--out", "-o") if any(a == o or a.startswith(o + "=") for a in _ARGV)]
     check_folder(folder, _argv_col(given[0] if out and given else model))
-    result = run(seq, lvl, timeout=timeout, jobs=jobs)
-    lo, hi = result.region
-    sys.stdout.write(f"bbmcheck {__version__} prove: {seq.name} ({seq.path}, sha256 {seq.sha256[:12]}), "
-                     f"FEAT_BBM {result.level}\n")
-    sys.stdout.write(f"for every IPA in [{lo:#x}, {hi:#x}) ({len(result.addresses)} representative addresses, "
-                     f"{len(result.added)} added by the cover query) and any number of vCPUs (cutoff 2)\n\n")
-    width = max(len(p.property) for p in result.properties)
-    for p in result.properties:
-        if p.status == "PROVED":
-            line = "PROVED on every implementation"
-        elif p.status == "VIOLATED":
-            line = "VIOLATED " + (f"when {' or '.join(p.violated_when)}" if p.violated_when
-                                  else "on every implementation")
-            if p.proved_on:
-                line += f"; PROVED when {' or '.join(p.proved_when)}"
-            elif p.undecided():
-                line += f"; UNKNOWN on the others ({p.note})"
-            line += f" (counterexample: bbmcheck verify {model})"
-        else:
-            line = f"UNKNOWN ({p.note})"
-        sys.stdout.write(f"  {p.property:<{width}}  {line}\n")
-    if result.exit_code == 1:
-        sys.stdout.write(f"\na claim of the model is refuted (see: bbmcheck verify {model})\n")
-    if result.obligations:
+    result = run(seq, lvl, timeout=timeout, jobs=jobs, search=explore)
+    written = None
+    if result.proof is not None and result.proof.obligations:
         write(result, folder, seq.path, emit_obligations=emit_obligations)
-        sys.stdout.write(f"\ncertificate: {folder} ({len(result.invariants)} invariants, {len(result.obligations)} "
-                         f"obligations, each UNSAT in z3); re-check with: bbmcheck recheck {folder}\n")
-    sys.stderr.write(f"bbmcheck: proof in {result.seconds:.1f} s (Spacer {result.spacer_seconds:.1f} s, "
-                     f"{result.states:,} explicit states to pick the classes)\n")
+        written = folder
+    if json:
+        sys.stdout.write(json_report.render(result, traces=False))
+        if written is not None:
+            sys.stderr.write(terminal(f"bbmcheck: wrote the certificate {written}") + "\n")
+    else:
+        sys.stdout.write(proof_report.prove_text(result, model, written))
+    sys.stderr.write(proof_report.prove_timing(result))
     return result.exit_code
 
 
@@ -420,29 +407,20 @@ def recheck(
                                                    "another solver.")] = False,
 ) -> int:
     """Re-derive a certificate's obligations from its model and invariants and re-check them with z3
-    and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 no cvc5, 2 malformed."""
-    from .smt.certificate import MANIFEST, Refused
+    and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 UNKNOWN (no cvc5, or
+    a solver answered unknown), 2 malformed."""
+    from .engines.explicit import explore
+    from .report import proof as proof_report
+    from .smt.certificate import MANIFEST
     from .smt.certificate import recheck as run
 
     if not os.path.isfile(os.path.join(folder, MANIFEST)):
         raise _opt_error(folder, f"{folder} is not a certificate folder (no {MANIFEST})")
-
-    def show(c) -> None:  # type: ignore[no-untyped-def]
-        sys.stdout.write(f"  {c.file}: z3 {c.z3}, cvc5 {c.cvc5} (expected {c.expect}) ok\n")
-
-    try:
-        done = run(folder, os.getcwd(), on_check=show, emit_obligations=emit_obligations)
-    except Refused as e:
-        sys.stdout.write(f"{folder}: NOT confirmed\n")
-        sys.stderr.write(e.render() + "\n")
-        return 4
-    if not done.cvc5:
-        sys.stdout.write(f"{folder}: {len(done.checks)} obligations re-derived and confirmed by z3 only; install "
-                         "cvc5 (pip install 'bbmcheck[proofs]') for the second solver\n")
-        return 3
-    sys.stdout.write(f"{folder}: all {len(done.checks)} obligations re-derived from {done.model} (FEAT_BBM "
-                     f"{done.level}) and its invariants, and confirmed by z3 and cvc5\n")
-    return 0
+    done = run(folder, os.getcwd(), on_check=lambda c: sys.stdout.write(proof_report.check_line(c)),
+               emit_obligations=emit_obligations, search=explore)
+    sys.stdout.write(proof_report.recheck_text(done))
+    sys.stderr.write(proof_report.refusal(done))
+    return done.exit_code
 
 
 @app.command("list")

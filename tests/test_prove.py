@@ -23,6 +23,7 @@ import z3
 from bbmcheck.arch.config import Config
 from bbmcheck.cli import main
 from bbmcheck.engines.explicit import explore
+from bbmcheck.results import Verdict
 from bbmcheck.sequences.load import load_model
 from bbmcheck.smt.bmc import bmc
 from bbmcheck.smt.certificate import MANIFEST, recheck
@@ -42,8 +43,9 @@ def _model_sha(name: str) -> str:
 def test_committed_certificate_rechecks_with_both_solvers(name: str) -> None:
     """recheck re-derives every obligation from the model and the committed invariants."""
     folder = PROOFS / name
-    done = recheck(folder)
+    done = recheck(folder, search=explore)
     assert done.model == name and done.cvc5
+    assert done.verdict is Verdict.PROVED and done.refused is None and done.exit_code == 0
     assert len(done.checks) >= 10
     names = {c.file for c in done.checks}
     assert {"cover", "locality-vcpu0", "locality-vcpu1"} <= names
@@ -149,8 +151,8 @@ def test_prove_from_scratch_and_cutoff(tmp_path: Path, capsys) -> None:
                 for m in s.choice_members[s.choices[ci]]}
         assert not seen & set(p["proved_on"]), (p["property"], seen)
         assert set(p["violated_on"]) <= seen
-    done = recheck(out)
-    assert all(c.ok for c in done.checks)
+    done = recheck(out, search=explore)
+    assert all(c.ok for c in done.checks) and done.exit_code == 0
     again = tmp_path / "again"
     assert main(["prove", "split-nt", "--out", str(again), "--jobs", "2", "--emit-obligations"]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
@@ -206,9 +208,9 @@ def test_failed_locality_falls_back_to_unknown(monkeypatch, tmp_path: Path, caps
     import bbmcheck.smt.prove as prove_mod
 
     monkeypatch.setattr(prove_mod, "_locality", lambda enc, v, single: z3.BoolVal(True))
-    result = prove_mod.prove(load_model("split-bbm"), jobs=1)
-    assert result.obligations == []
-    statuses = {p.property: p for p in result.properties}
-    assert statuses["tlb-conflict"].status == "UNKNOWN"
-    assert "observers interfere" in statuses["tlb-conflict"].note
-    assert statuses["invalid-window"].status == "VIOLATED"
+    result = prove_mod.prove(load_model("split-bbm"), jobs=1, search=explore)
+    assert result.proof is not None and result.proof.obligations == ()
+    assert result.finding("tlb-conflict").verdict is Verdict.UNKNOWN
+    assert "observers interfere" in result.proof.unknown["tlb-conflict"]
+    assert result.finding("invalid-window").verdict is Verdict.VIOLATED
+    assert result.exit_code == 3

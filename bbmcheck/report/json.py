@@ -23,6 +23,8 @@ def to_data(result: Result, *, timing: bool = False, traces: bool = True) -> dic
         data["stats"]["seconds"] = round(result.stats.seconds, 4)
     else:
         del data["stats"]["seconds"]
+        if data.get("proof") is not None:  # prove: Spacer's wall time
+            del data["proof"]["spacer_seconds"]
     for f, raw in zip(result.findings, data["findings"], strict=True):
         raw["verdict"] = f.verdict.word
         for key, trace in (("trace", f.trace), ("persisting_trace", f.persisting_trace)):

@@ -23,8 +23,15 @@ What the two kinds of refusal are (the CLI's exit codes):
   what the model, the invariants and the solvers say. The model's sha256 differs (stale), the
   model is missing, the representatives, the statuses, the invariants or the obligations listed
   differ from the re-derived ones, an invariant file is missing, changed (sha256), unreadable as
-  an invariant, or an obligation is not ``unsat`` in both solvers, or an ``.smt2`` file in the
-  folder is not part of the certificate or differs from the obligation of its name.
+  an invariant, or a solver answers an obligation with anything but ``unsat`` or ``unknown``, or
+  an ``.smt2`` file in the folder is not part of the certificate or differs from the obligation of
+  its name.
+* **exit 3, UNKNOWN**: nothing contradicts the certificate, but it is not confirmed either: cvc5
+  is not installed (z3 alone confirmed every obligation), or a solver answered ``unknown`` (on an
+  obligation, or on the cover query): an undecided query refutes nothing.
+
+:class:`Rechecked` is the one shape ``recheck`` reports in; the CLI renders it
+(``report/proof.py``) and exits with its ``exit_code``.
 
 ``prove --emit-obligations`` also writes each obligation as a complete SMT-LIB2 script (for any
 other solver); ``recheck`` then requires each to be byte-identical to the one it re-derives.
@@ -36,7 +43,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +51,12 @@ import z3
 
 from .. import __version__
 from ..errors import InputError
-from .prove import CUTOFF, Obligation, ProofResult, PropertyProof, _consts
+from ..results import Result, Verdict
+from . import solver
+from .prove import CUTOFF, INVARIANT, Obligation, PropertyProof, Search, _consts, certificate_of, invariant_file
 
 MANIFEST = "manifest.json"
 FORMAT = 2
-INVARIANT = "invariant.smt2"
 
 
 def smtlib(ob: Obligation) -> str:
@@ -93,10 +101,6 @@ def check_folder(folder: str | Path, col: int = 1) -> None:
                          "choose another --out")
 
 
-def invariant_file(address: int, observers: int) -> str:
-    return f"{address:#x}/{observers}vcpu/{INVARIANT}"
-
-
 def _property_record(p: PropertyProof) -> dict[str, Any]:
     return {"property": p.property, "status": p.status, "claim": p.claim, "proved_on": list(p.proved_on),
             "violated_on": list(p.violated_on), "proved_when": list(p.proved_when),
@@ -107,21 +111,24 @@ def _obligation_record(ob: Obligation) -> dict[str, str]:
     return {"name": ob.name, "logic": ob.logic, "expect": "unsat", "meaning": ob.meaning}
 
 
-def write(result: ProofResult, folder: str | Path, model_path: str, emit_obligations: bool = False) -> list[Path]:
-    """Write the certificate (invariants and manifest; with ``emit_obligations`` each obligation
-    too). Refuses to overwrite a folder that is not a bbmcheck certificate; in a previous
-    certificate, replaces its ``.smt2`` files and nothing else."""
+def write(result: Result, folder: str | Path, model_path: str, emit_obligations: bool = False) -> list[Path]:
+    """Write the certificate of a prove result (invariants and manifest; with ``emit_obligations``
+    each obligation too). Refuses to overwrite a folder that is not a bbmcheck certificate; in a
+    previous certificate, replaces its ``.smt2`` files and nothing else."""
+    cert = certificate_of(result)
+    if result.proof is None or not cert.obligations:
+        raise ValueError(f"nothing of {result.model} was proved: there is no certificate to write")
     root = Path(folder)
     check_folder(root)
     texts: dict[str, str] = {}
     invariants = []
-    for (ai, n), text in sorted(result.invariant_texts.items()):
-        name = invariant_file(result.addresses[ai], n)
+    for (ai, n), text in sorted(cert.texts.items()):
+        name = invariant_file(cert.addresses[ai], n)
         texts[name] = text
-        invariants.append({"file": name, "address": f"{result.addresses[ai]:#x}", "observers": n,
+        invariants.append({"file": name, "address": f"{cert.addresses[ai]:#x}", "observers": n,
                            "sha256": _sha(text)})
     if emit_obligations:
-        for ob in result.obligations:
+        for ob in cert.obligations:
             texts[f"{ob.name}.smt2"] = smtlib(ob)
     if root.is_dir():
         for old in sorted(root.rglob("*.smt2")):
@@ -135,12 +142,12 @@ def write(result: ProofResult, folder: str | Path, model_path: str, emit_obligat
         "level": result.level,
         "tools": tool_versions(),
         "vcpus_cutoff": CUTOFF,
-        "region": [f"{result.region[0]:#x}", f"{result.region[1]:#x}"],
-        "representatives": [f"{a:#x}" for a in result.addresses],
-        "representatives_added_by_cover": [f"{a:#x}" for a in result.added],
-        "properties": [_property_record(p) for p in result.properties],
+        "region": list(result.proof.region),
+        "representatives": [f"{a:#x}" for a in cert.addresses],
+        "representatives_added_by_cover": list(result.proof.added),
+        "properties": [_property_record(p) for p in cert.properties],
         "invariants": invariants,
-        "obligations": [_obligation_record(ob) for ob in result.obligations],
+        "obligations": [_obligation_record(ob) for ob in cert.obligations],
     }
     root.mkdir(parents=True, exist_ok=True)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8",
@@ -380,64 +387,71 @@ def _printable(text: str) -> str:
 
 @dataclass
 class Check:
+    """One obligation's answers, as each solver gave it: ``unsat`` (the expected answer), ``sat``,
+    ``unknown``, ``error: ...``, or ``not installed`` (cvc5)."""
+
     file: str  # the obligation's name
     expect: str
     z3: str
     cvc5: str
+    reason: str = ""  # a solver's reason for an unknown
 
     @property
     def ok(self) -> bool:
         return self.z3 == self.expect and self.cvc5 == self.expect
 
+    def _answers(self) -> list[str]:
+        return [self.z3] + ([self.cvc5] if self.cvc5 != "not installed" else [])
+
+    @property
+    def refuted(self) -> bool:
+        """A solver gave a definite answer other than the expected one (or could not read it)."""
+        return any(a not in (self.expect, "unknown") for a in self._answers())
+
+    @property
+    def undecided(self) -> bool:
+        """No solver refutes it, and one did not decide it."""
+        return not self.refuted and "unknown" in self._answers()
+
 
 @dataclass
 class Rechecked:
-    model: str
-    level: str  # the FEAT_BBM level the statement is about (a parameter of it, like the model)
-    checks: list[Check]
-    cvc5: bool  # both solvers ran (else z3 only: exit 3)
+    """What ``recheck`` says: the one shape its report and exit code come from.
+
+    * ``verdict`` PROVED: confirmed; every obligation re-derived from the model and the invariants
+      is ``unsat`` in z3 and in cvc5 (exit 0).
+    * ``verdict`` UNKNOWN, ``refused`` None: nothing contradicts the certificate, but it is not
+      confirmed either (``reason``): cvc5 is not installed (z3 alone confirmed it), or a solver
+      answered ``unknown`` (exit 3).
+    * ``refused``: not confirmed, the first difference named (exit 4); ``verdict`` stays UNKNOWN.
+
+    A manifest that cannot be read as one, or a model with an error, is bad input: ``recheck``
+    raises InputError (exit 2)."""
+
+    folder: str
+    model: str = ""
+    level: str = ""  # the FEAT_BBM level the statement is about (a parameter of it, like the model)
+    checks: list[Check] = field(default_factory=list)  # the obligations answered, in order
+    cvc5: bool = False  # both solvers ran (else z3 only: UNKNOWN)
+    verdict: Verdict = Verdict.UNKNOWN
+    reason: str = ""  # why UNKNOWN
+    undecided: bool = False  # UNKNOWN because a solver answered unknown (else: cvc5 is not installed)
+    refused: Refused | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.refused is not None:
+            return 4
+        return 0 if self.verdict is Verdict.PROVED else 3
 
 
-def run_z3(text: str) -> str:
-    solver = z3.Solver()
-    solver.set("random_seed", 0)
+def _answer(text: str, which: str) -> tuple[str, str]:
+    """One solver's answer on an obligation's script, as a word, and its reason for an unknown."""
     try:
-        solver.from_string(text)
-    except z3.Z3Exception as e:
-        return f"error: {' '.join(str(e).split())[:120]}"
-    return str(solver.check())
-
-
-def run_cvc5(text: str) -> str:
-    import cvc5
-
-    tm = cvc5.TermManager()
-    solver = cvc5.Solver(tm)
-    symbols = cvc5.SymbolManager(tm)
-    parser = cvc5.InputParser(solver, symbols)
-    parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, text, "obligation")
-    answers = []
-    try:
-        while True:
-            cmd = parser.nextCommand()
-            if cmd.isNull():
-                break
-            out = cmd.invoke(solver, symbols).strip()
-            if out in ("sat", "unsat", "unknown"):
-                answers.append(out)
-            elif out:
-                answers.append(f"error: {out.splitlines()[0]}")
-    except RuntimeError as e:  # cvc5 raises its parse errors as RuntimeError
-        answers.append(f"error: {' '.join(str(e).split())[:120]}")
-    return answers[-1] if answers else "no answer"
-
-
-def cvc5_available() -> bool:
-    try:
-        import cvc5  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        answer = solver.script_z3(text) if which == "z3" else solver.script_cvc5(text)
+    except solver.ScriptError as e:
+        return str(e), ""
+    return answer.status.value, answer.reason
 
 
 MAX_FILE = 64 << 20
@@ -470,18 +484,32 @@ def model_file_for(folder: str | Path, manifest: Manifest, repo_root: str | Path
 
 
 def recheck(folder: str | Path, repo_root: str | Path | None = None,
-            on_check: Callable[[Check], None] | None = None, emit_obligations: bool = False) -> Rechecked:
-    """Re-derive the proof from the model and the invariants, compare it with the manifest, and
-    solve every obligation with z3 and cvc5. Raises InputError (a malformed manifest or model) or
-    Refused (the first difference). With ``emit_obligations``, once every obligation is confirmed,
-    write each into the folder (as ``prove --emit-obligations`` does)."""
+            on_check: Callable[[Check], None] | None = None, emit_obligations: bool = False, *,
+            search: Search) -> Rechecked:
+    """Re-derive the proof from the model and the invariants (the implementations to prove by the
+    explicit ``search``, as ``prove`` picks them), compare it with the manifest, and solve every
+    obligation with z3 and cvc5; ``on_check`` sees each answered obligation. Returns what it found
+    (:class:`Rechecked`: confirmed, UNKNOWN, or refused at the first difference); raises InputError
+    for a malformed manifest or model. With ``emit_obligations``, once every obligation is
+    confirmed, write each into the folder (as ``prove --emit-obligations`` does)."""
+    done = Rechecked(str(folder), cvc5=solver.cvc5_available())
+    try:
+        _recheck(Path(folder), repo_root, on_check, emit_obligations, search, done)
+    except Refused as e:
+        done.refused = e
+    except solver.Unknown as e:  # the cover query: an undecided query refutes nothing
+        done.reason, done.undecided = f"the cover query is undecided: {e}", True
+    return done
+
+
+def _recheck(root: Path, repo_root: str | Path | None, on_check: Callable[[Check], None] | None,
+             emit_obligations: bool, search: Search, done: Rechecked) -> None:
     from ..arch.config import FeatBBM
     from ..sequences.load import load_model
     from . import prove as pv
     from .cover import region
     from .encode import Encoder
 
-    root = Path(folder)
     m = Manifest(root)
     mf = m.file
     try:
@@ -504,11 +532,12 @@ def recheck(folder: str | Path, repo_root: str | Path | None = None,
         raise Refused(mf, f"stale certificate: {model_path} changed while it was read")
     if seq.name != m["model"]:
         raise Refused(mf, f"'model' is '{m['model']}', but {m['model_file']} is the model '{seq.name}'")
+    done.model, done.level = seq.name, level.value
     if m["vcpus_cutoff"] != CUTOFF:
         raise Refused(mf, f"'vcpus_cutoff' is {m['vcpus_cutoff']}; the proof's cutoff argument is for "
                       f"{CUTOFF} observers")
 
-    plan = pv.plan(seq, level)
+    plan = pv.plan(seq, level, search)
     s = plan.system
     lo, hi = region(s)
     _same(m, "region", [f"{lo:#x}", f"{hi:#x}"], "the region the root table maps")
@@ -570,22 +599,32 @@ def recheck(folder: str | Path, repo_root: str | Path | None = None,
             raise Refused(extra, "differs from the obligation re-derived from the model and the invariants; "
                           "emit it again with 'bbmcheck prove --emit-obligations' or delete it")
 
-    have_cvc5 = cvc5_available()
-    checks: list[Check] = []
     for ob in obligations:
         text = texts[f"{ob.name}.smt2"]
-        check = Check(ob.name, "unsat", run_z3(text), run_cvc5(text) if have_cvc5 else "not installed")
-        if check.z3 != "unsat" or (have_cvc5 and check.cvc5 != "unsat"):
+        z3_said, z3_why = _answer(text, "z3")
+        cvc5_said, cvc5_why = _answer(text, "cvc5") if done.cvc5 else ("not installed", "")
+        check = Check(ob.name, "unsat", z3_said, cvc5_said, z3_why or cvc5_why)
+        if check.refuted:
             where = root / f"{ob.name.rsplit('/', 1)[0]}/{INVARIANT}" if "/" in ob.name else m.path
             raise Refused(where, f"obligation {ob.name} ({ob.meaning}) does not hold: z3 answers {check.z3}, "
                           f"cvc5 {check.cvc5}, expected unsat")
-        checks.append(check)
+        done.checks.append(check)
         if on_check is not None:
             on_check(check)
+    undecided = [c for c in done.checks if c.undecided]
+    if undecided:
+        c = undecided[0]
+        done.reason = (f"obligation {c.file} is undecided: z3 answers {c.z3}, cvc5 {c.cvc5}"
+                       + (f" ({c.reason})" if c.reason else ""))
+        done.undecided = True
+        return
     if emit_obligations:
         for name, text in sorted(texts.items()):
             _write_inside(root, name, text)
-    return Rechecked(seq.name, level.value, checks, have_cvc5)
+    if done.cvc5:
+        done.verdict = Verdict.PROVED
+    else:
+        done.reason = "cvc5 is not installed: z3 alone confirmed every obligation"
 
 
 def _needing(plan: Any, observers: int) -> str:
@@ -609,10 +648,10 @@ def _same_list(m: Manifest, key: str, derived: list[dict[str, Any]], ident: str,
             said = "is out of place" if missing else "is missing"
             raise Refused(m.file, f"{key}[{i}] is {have[i][ident]}, where {what} has {want[ident]}: "
                           f"{want[ident]} {said}")
-        for field in [ident, *(["status"] if "status" in want else []), *sorted(set(want) - {ident, "status"})]:
-            if have[i][field] != want[field]:
-                raise Refused(m.file, f"{key}[{i}] ({want[ident]}): '{field}' is {_brief(have[i][field])}; "
-                              f"{what} is {_brief(want[field])}")
+        for name in [ident, *(["status"] if "status" in want else []), *sorted(set(want) - {ident, "status"})]:
+            if have[i][name] != want[name]:
+                raise Refused(m.file, f"{key}[{i}] ({want[ident]}): '{name}' is {_brief(have[i][name])}; "
+                              f"{what} is {_brief(want[name])}")
     if len(have) > len(derived):
         raise Refused(m.file, f"{key}[{len(derived)}] ({have[len(derived)][ident]}) is not in {what}")
 

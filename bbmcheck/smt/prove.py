@@ -23,6 +23,16 @@ The argument, each step an SMT obligation written into the certificate:
    observer's state only (also an obligation), so those are proved with one observer;
    stale-translation compares two TLBs, or a TLB and the memory walk (ITHWDH), so it is proved with
    two. Either way the property holds for every N >= 1.
+
+``prove`` returns a :class:`~bbmcheck.results.Result`, as ``verify`` does: a property is PROVED
+when its proof covers every implementation, VIOLATED when the explicit search (at the cutoff, on
+the representatives, every counterexample replayed) finds it, and UNKNOWN otherwise: Spacer gave
+up, or a query was not decided (``solver.Unknown``). A bounded or undecided answer is never
+PROVED. ``Result.proof`` states the scope and the implementations each property is proved on;
+``Result.context`` carries the certificate's terms (:class:`Certificate`) for ``certificate.write``.
+
+The explicit search that picks the implementations to prove is the caller's (``search``: the
+explicit engine's ``explore``), so the SMT engines import no other engine.
 """
 
 from __future__ import annotations
@@ -31,19 +41,28 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import z3
 
-from ..arch.config import Config, FeatBBM
-from ..arch.rules import PROPERTIES
-from ..engines.explicit import explore
+from ..arch.config import Choices, Config, FeatBBM
+from ..arch.rules import PROPERTIES, PROPERTY_INFO
+from ..engines.base import Exploration
+from ..results import Finding, Proof, Result, Stats, Verdict, without_claims
 from ..sequences.schema import Sequence
 from ..system.build import System, build
+from ..system.state import Kind
+from . import solver
 from .cover import cover, region, uncovered
 from .encode import Encoder, Env, Layout, Template, _any, bad_state, transition
 
-CUTOFF = 2  # observers in the proof system (argument 4 above)
-SEED = 0
+CUTOFF = 2  # observers in the proof system (argument 5 above)
+
+
+class Search(Protocol):
+    """The explicit search that picks the implementations to prove: ``engines.explicit.explore``."""
+
+    def __call__(self, s: System, *, symmetry: bool = ...) -> Exploration: ...
 
 
 @dataclass
@@ -56,9 +75,9 @@ class Obligation:
 
 @dataclass
 class PropertyProof:
-    """One property's outcome, per implementation as the report gives it (``verify --json``):
+    """One property's outcome as the certificate's manifest records it, per implementation:
     ``violated_on`` and ``proved_on`` list full choice vectors, ``*_when`` describe them as a short
-    OR of ANDs. ``status`` is the report's word: VIOLATED if violated on some implementation, else
+    OR of ANDs. ``status`` is the verdict's name: VIOLATED if violated on some implementation, else
     UNKNOWN if some is undecided, else PROVED (on every implementation)."""
 
     property: str
@@ -79,16 +98,16 @@ class PropertyProof:
 @dataclass
 class Plan:
     """Everything a proof is made of except the invariants: the covered sequence, the proof
-    systems, the explicit run that picks the implementations to prove, and the resulting
-    statuses. ``prove`` and ``recheck`` both derive it from the model alone."""
+    systems, the explicit run that picks the implementations to prove (``report``: its result,
+    claims judged as ``verify`` judges them), and the resulting statuses. ``prove`` and ``recheck``
+    both derive it from the model alone."""
 
     covered: Sequence
     systems: dict[int, System]  # observers -> system of the covered sequence
     added: tuple[int, ...]
     properties: list[PropertyProof]
     groups: dict[int, dict[str, list[int]]]  # observers -> property -> classes to prove
-    exit_code: int  # as 'verify' would exit on the same search (claims judged)
-    states: int
+    report: Result
 
     @property
     def system(self) -> System:
@@ -100,48 +119,45 @@ class Plan:
 
 
 @dataclass
-class ProofResult:
-    model: str
-    sha256: str
-    level: str
+class Certificate:
+    """What a certificate is written from (a prove result's ``context``): the statuses as the
+    manifest records them, the invariants Spacer found (as terms, and as the text the certificate
+    holds) and every obligation (none when nothing was proved: then no certificate is written)."""
+
     addresses: tuple[int, ...]
-    added: tuple[int, ...]  # representatives the cover query added
-    region: tuple[int, int]
     properties: list[PropertyProof]
-    invariants: dict[tuple[int, int], z3.BoolRef]  # (address index, observers) -> Inv found by Spacer
+    invariants: dict[Key, z3.BoolRef] = field(default_factory=dict)  # (address index, observers) -> Inv
+    texts: dict[Key, str] = field(default_factory=dict)
     obligations: list[Obligation] = field(default_factory=list)
-    seconds: float = 0.0
-    spacer_seconds: float = 0.0
-    states: int = 0  # explicit states of the covered 2-vCPU system (which classes to prove)
     per_address: dict[int, float] = field(default_factory=dict)  # Spacer seconds per address
-    exit_code: int = 0  # 0 every claim holds, 1 a claim is refuted, 3 UNKNOWN (as 'verify')
-    invariant_texts: dict[tuple[int, int], str] = field(default_factory=dict)  # as the certificate holds them
-
-    def status(self, prop: str) -> PropertyProof:
-        return next(p for p in self.properties if p.property == prop)
 
 
-def _horn(lay: Layout, enc: Encoder, bad: z3.BoolRef, pre: Env, post: Env, timeout: float) -> tuple[str, object]:
+def certificate_of(result: Result) -> Certificate:
+    """The certificate a prove result carries."""
+    if not isinstance(result.context, Certificate):
+        raise TypeError(f"the result of {result.model} is not a prove result; it carries no certificate")
+    return result.context
+
+
+def _horn(lay: Layout, enc: Encoder, bad: z3.BoolRef, pre: Env, post: Env, timeout: float) -> tuple[str, Any]:
     tr = transition(enc, pre, post, "sel")
     sorts = [pre[n].sort() for n in lay.names]
     inv = z3.Function("Inv", *sorts, z3.BoolSort())
     xs = [pre[n] for n in lay.names]
     ys = [post[n] for n in lay.names]
-    h = z3.SolverFor("HORN")
-    h.set("random_seed", SEED)
-    h.set("timeout", int(timeout * 1000))
+    h = solver.solver("HORN", timeout=timeout)
     h.add(z3.ForAll(xs, z3.Implies(lay.initial(pre), inv(*xs))))
     h.add(z3.ForAll(xs + ys + [tr.sel], z3.Implies(z3.And(inv(*xs), lay.ranges(pre), tr.relation), inv(*ys))))
     h.add(z3.ForAll(xs, z3.Implies(z3.And(inv(*xs), bad), False)))
-    answer = h.check()
-    if answer == z3.sat:
-        body = h.model().eval(inv(*xs))
+    answer = solver.decide(h)
+    if answer.sat:
+        body = answer.model.eval(inv(*xs))
         if _quantified(body):
             body = _eliminate(body)
         return "proved", body
-    if answer == z3.unsat:
+    if answer.unsat:
         return "refuted", None
-    return "unknown", h.reason_unknown()
+    return "unknown", answer.reason
 
 
 def _quantified(e: z3.ExprRef) -> bool:
@@ -167,9 +183,10 @@ def observers_needed(prop: str) -> int:
 
 
 Key = tuple[int, int]  # (address index, observers in the proof system)
+Job = tuple[Sequence, str, Key, dict[str, list[int]], float]  # one Spacer problem, as a worker gets it
 
 
-def _address_job(job: tuple) -> tuple[Key, str, str, float]:
+def _address_job(job: Job) -> tuple[Key, str, str, float]:
     """One Spacer problem: a representative address, 1 or 2 observers (a worker process: z3 terms
     do not pickle, so the system is rebuilt from the sequence)."""
     seq, level, (ai, vcpus), targets, timeout = job
@@ -177,19 +194,26 @@ def _address_job(job: tuple) -> tuple[Key, str, str, float]:
     enc = Encoder(s, bitvectors=False, only=ai)
     lay = enc.layout
     pre, post = lay.fresh(""), lay.fresh("_next")
-    bad = z3.simplify(_any([z3.And(bad_state(enc, pre, p), enc.ci_in(pre, cis)) for p, cis in targets.items()]))
+    bad = z3.simplify(_any([z3.And(bad_state(enc, pre, p), _class_in(enc.s, pre, cis)) for p, cis in targets.items()]))
     start = time.perf_counter()
     if z3.is_false(bad):
         return (ai, vcpus), "proved", "true", 0.0
     verdict, answer = _horn(lay, enc, bad, pre, post, timeout)
-    text = answer.sexpr() if verdict == "proved" else str(answer)  # type: ignore[attr-defined]
+    text = answer.sexpr() if verdict == "proved" else str(answer)
     return (ai, vcpus), verdict, text, time.perf_counter() - start
 
 
-def plan(seq: Sequence, level: FeatBBM | None = None) -> Plan:
-    """The cover query, the proof systems and the explicit run that picks, per property, the
-    implementations to prove (a deterministic function of the model and the level)."""
-    from ..results import without_claims
+def _class_in(s: System, env: Env, classes: list[int]) -> z3.BoolRef:
+    """The implementation class is one of ``classes`` (true when they are every class)."""
+    if len(classes) == len(s.choices):
+        return z3.BoolVal(True)
+    return z3.Or([env["ci"] == c for c in classes]) if classes else z3.BoolVal(False)
+
+
+def plan(seq: Sequence, level: FeatBBM | None, search: Search) -> Plan:
+    """The cover query, the proof systems and the explicit run (``search``) that picks, per
+    property, the implementations to prove (a deterministic function of the model and the level).
+    Raises ``solver.Unknown`` if z3 does not decide the cover query."""
     from ..verify import assemble, dnf
 
     config = Config(level=level or seq.level)
@@ -199,7 +223,7 @@ def plan(seq: Sequence, level: FeatBBM | None = None) -> Plan:
 
     covered, s, added = cover(seq, system_of)
     systems = {CUTOFF: s, 1: build(covered, config, vcpus=1)}
-    ex = explore(s, symmetry=True)
+    ex = search(s, symmetry=True)
     report = assemble(covered, s, ex, symmetry=True)
     if not seq.claimed:
         report = without_claims(report)
@@ -220,10 +244,10 @@ def plan(seq: Sequence, level: FeatBBM | None = None) -> Plan:
         props.append(PropertyProof(prop, "VIOLATED" if bad else "UNKNOWN", tuple(good),
                                    violated_on=_labels(violated),
                                    violated_when=dnf(violated, s.universe) if bad else (), claim=finding.claim))
-    return Plan(covered, systems, tuple(added), props, groups, report.exit_code, ex.states)
+    return Plan(covered, systems, tuple(added), props, groups, report)
 
 
-def _labels(members: list) -> tuple[str, ...]:  # type: ignore[type-arg]
+def _labels(members: list[Choices]) -> tuple[str, ...]:
     return tuple(sorted({c.label() for c in members}))
 
 
@@ -248,23 +272,20 @@ def settle(p: Plan, proved: bool, why: str = "") -> list[PropertyProof]:
     return out
 
 
-def exit_code(p: Plan, properties: list[PropertyProof]) -> int:
-    """As 'verify' exits: 1 a claim is refuted, 3 UNKNOWN (or an inconclusive search), else 0."""
-    if p.exit_code == 1:
-        return 1
-    if p.exit_code == 3 or any(pp.status == "UNKNOWN" or pp.undecided() for pp in properties):
-        return 3
-    return 0
-
-
-def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, jobs: int | None = None
-          ) -> ProofResult:
+def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, jobs: int | None = None, *,
+          search: Search) -> Result:
+    """Prove every property the explicit search (``search``) finds no violation of, for every
+    address in the region and any number of vCPUs; the result as ``verify`` gives one, with
+    PROVED where the proof holds (module docstring)."""
     start = time.perf_counter()
-    p = plan(seq, level)
+    try:
+        p = plan(seq, level, search)
+    except solver.Unknown as e:
+        return _undecided(seq, level, f"the cover query is undecided: {e}", time.perf_counter() - start)
     s, systems, groups = p.system, p.systems, p.groups
     spacer_start = time.perf_counter()
-    work = [(p.covered, s.level.value, (ai, n), groups[n], timeout)
-            for n in (CUTOFF, 1) for ai in range(len(s.addresses)) if groups[n]]  # 2-observer ones are slowest: first
+    work: list[Job] = [(p.covered, s.level.value, (ai, n), groups[n], timeout)
+                       for n in (CUTOFF, 1) for ai in range(len(s.addresses)) if groups[n]]  # 2-observer ones first
     answers = _run(work, jobs)
     spacer_seconds = time.perf_counter() - spacer_start
     invariants: dict[Key, z3.BoolRef] = {}
@@ -282,6 +303,7 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
             failed.append((key, verdict, text))
     properties = p.properties
     obs: list[Obligation] = []
+    queries = len(work)
     if failed:
         (ai, _n), verdict, text = failed[0]
         why = (f"Spacer found a path to a violation at {s.addresses[ai]:#x} the explicit engine did not"
@@ -289,24 +311,95 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
         properties = settle(p, False, why)
     elif p.keys():
         obs = obligations(systems, invariants, groups)
-        side = [ob for ob in obs if ob.name.startswith("locality") and check_unsat(ob.formula) != "unsat"]
-        if side:
-            # the cutoff needs observers that write no shared state; with hardware Access-flag
-            # updates (row 24) they would. Then only bounded results (verify) remain.
+        why, asked = _confirm(obs)
+        queries += asked
+        if why:
             obs = []
-            properties = settle(p, False, f"{side[0].name} fails: observers interfere, so a proof for a fixed "
-                                "number of vCPUs says nothing about N; use 'bbmcheck verify' for a bounded result")
+            properties = settle(p, False, why)
         else:
-            for ob in obs:  # z3 checks every obligation before the proof is reported
-                if check_unsat(ob.formula) != "unsat":
-                    raise RuntimeError(f"obligation {ob.name} does not hold: the certificate would be wrong")
             properties = settle(p, True)
     per_address: dict[int, float] = {}
     for (ai, _n), _v, _t, secs in answers:
         per_address[s.addresses[ai]] = per_address.get(s.addresses[ai], 0.0) + secs
-    return ProofResult(seq.name, seq.sha256, s.level.value, tuple(s.addresses), p.added, region(s), properties,
-                       invariants, obs, time.perf_counter() - start, spacer_seconds, p.states, per_address,
-                       exit_code(p, properties), texts)
+    cert = Certificate(tuple(s.addresses), properties, invariants if obs else {}, texts if obs else {}, obs,
+                       per_address)
+    return _result(p, cert, time.perf_counter() - start, spacer_seconds, queries)
+
+
+def _confirm(obs: list[Obligation]) -> tuple[str, int]:
+    """z3 checks every obligation before a proof is reported: ('', queries) when each is unsat,
+    else why the properties stay UNKNOWN. Locality first: if it fails, observers interfere (as
+    hardware Access-flag updates, row 24, would make them) and a proof for a fixed number of vCPUs
+    says nothing about N. Any other obligation z3 refutes is a bug (the certificate would be
+    wrong); one it does not decide leaves the proof UNKNOWN, without a certificate."""
+    answers: dict[str, solver.Answer] = {}
+    ordered = [ob for ob in obs if ob.name.startswith("locality")] + \
+        [ob for ob in obs if not ob.name.startswith("locality")]
+    for ob in ordered:
+        answer = answers[ob.name] = solver.unsat(ob.formula)
+        if answer.unknown:
+            return f"z3 answered unknown on obligation {ob.name} ({answer.reason or 'no reason given'})", len(answers)
+        if answer.sat and ob.name.startswith("locality"):
+            return (f"{ob.name} fails: observers interfere, so a proof for a fixed number of vCPUs says nothing "
+                    "about N; use 'bbmcheck verify' for a bounded result"), len(answers)
+        if answer.sat:
+            raise RuntimeError(f"obligation {ob.name} does not hold: the certificate would be wrong")
+    return "", len(answers)
+
+
+def scope(result_region: tuple[int, int]) -> str:
+    lo, hi = result_region
+    return f"every IPA in [{lo:#x}, {hi:#x}) and any number of vCPUs (cutoff {CUTOFF})"
+
+
+def _result(p: Plan, cert: Certificate, seconds: float, spacer_seconds: float, queries: int) -> Result:
+    """The prove result: the explicit report's findings, each PROVED where the proof covers every
+    implementation and UNKNOWN where it was to prove them and did not."""
+    s = p.system
+    lo, hi = region(s)
+    statuses = {pp.property: pp for pp in cert.properties}
+    findings: list[Finding] = []
+    for f in p.report.findings:
+        pp = statuses[f.property]
+        if pp.status == "PROVED":  # HOLDS in the explicit search, so its claim is judged as HOLDS was
+            f = replace(f, verdict=Verdict.PROVED, bound=scope((lo, hi)), engine="prove")
+        elif pp.status == "UNKNOWN":
+            f = replace(f, verdict=Verdict.UNKNOWN, claim_ok=True)
+        findings.append(f)
+    unknown = {pp.property: pp.note for pp in cert.properties if pp.status == "UNKNOWN" or pp.undecided()}
+    proof = Proof(region=(f"{lo:#x}", f"{hi:#x}"), cutoff=CUTOFF, added=tuple(f"{a:#x}" for a in p.added),
+                  proved_on={pp.property: pp.proved_on for pp in cert.properties if pp.proved_on},
+                  proved_when={pp.property: pp.proved_when for pp in cert.properties if pp.proved_on},
+                  unknown=unknown,
+                  invariants=tuple(invariant_file(cert.addresses[ai], n) for ai, n in sorted(cert.texts)),
+                  obligations=tuple(ob.name for ob in cert.obligations), spacer_seconds=spacer_seconds)
+    complete = p.report.complete and not unknown
+    if complete:
+        stop = f"every property not violated is proved, for {scope((lo, hi))}"
+    else:
+        stop = next(iter(unknown.values()), "") or p.report.stop_reason
+    stats = Stats(p.report.stats.states, p.report.stats.transitions, seconds, p.report.stats.max_depth, queries)
+    return replace(p.report, findings=tuple(findings), complete=complete, stop_reason=stop, stats=stats,
+                   engine="prove", proof=proof, context=cert)
+
+
+INVARIANT = "invariant.smt2"
+
+
+def invariant_file(address: int, observers: int) -> str:
+    """The certificate's file of the invariant for one representative and observer count."""
+    return f"{address:#x}/{observers}vcpu/{INVARIANT}"
+
+
+def _undecided(seq: Sequence, level: FeatBBM | None, reason: str, seconds: float) -> Result:
+    """UNKNOWN on every property: the proof could not begin (no certificate)."""
+    findings = tuple(Finding(p, Verdict.UNKNOWN, PROPERTY_INFO[p].severity, PROPERTY_INFO[p].rules,
+                             PROPERTY_INFO[p].summary, seq.claims.get(p, "holds"), True) for p in PROPERTIES)
+    result = Result(model=seq.name, title=seq.title, path=seq.path, sha256=seq.sha256,
+                    level=(level or seq.level).value, vcpus=CUTOFF, addresses=(), choices=(), complete=False,
+                    stop_reason=reason, stats=Stats(0, 0, seconds, 0, 0), findings=findings, engine="prove",
+                    context=Certificate((), []))
+    return without_claims(result) if not seq.claimed else result
 
 
 # ---- invariants as the certificate states them ----------------------------------------------------
@@ -456,31 +549,17 @@ def _show(x: object) -> str:
     return str(x)
 
 
-def _run(work: list[tuple], jobs: int | None) -> list[tuple[Key, str, str, float]]:
+def _run(work: list[Job], jobs: int | None) -> list[tuple[Key, str, str, float]]:
     """Each Spacer problem in a fresh process (spawned, not forked: z3's global context is not
-    fork-safe) with a fixed hash seed. Spacer's search depends on z3's term ids, so a worker that
-    solved another problem first, or one with another hash seed, finds another invariant; a fresh
-    process per problem makes the certificate byte-identical between runs, whatever ``jobs`` is."""
+    fork-safe) with the fixed hash seed (``solver.seeded_processes``). Spacer's search depends on
+    z3's term ids, so a worker that solved another problem first, or one with another hash seed,
+    finds another invariant; a fresh process per problem makes the certificate byte-identical
+    between runs, whatever ``jobs`` is."""
     if not work:
         return []
     jobs = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(work)))
-    saved = os.environ.get("PYTHONHASHSEED")
-    os.environ["PYTHONHASHSEED"] = "0"  # inherited by the spawned workers
-    try:
-        with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
-            return sorted(pool.map(_address_job, work, chunksize=1))
-    finally:
-        if saved is None:
-            del os.environ["PYTHONHASHSEED"]
-        else:
-            os.environ["PYTHONHASHSEED"] = saved
-
-
-def check_unsat(formula: z3.BoolRef) -> str:
-    solver = z3.Solver()
-    solver.set("random_seed", SEED)
-    solver.add(formula)
-    return str(solver.check())
+    with solver.seeded_processes(), multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
+        return sorted(pool.map(_address_job, work, chunksize=1))
 
 
 def obligations(systems: dict[int, System], invariants: dict[Key, z3.BoolRef],
@@ -511,7 +590,7 @@ def obligations(systems: dict[int, System], invariants: dict[Key, z3.BoolRef],
         ]
         for prop, cis in groups[n].items():
             classes = ", ".join(s.choices[c].label() for c in cis)
-            bad = z3.And(bad_state(enc, pre, prop), enc.ci_in(pre, cis))
+            bad = z3.And(bad_state(enc, pre, prop), _class_in(enc.s, pre, cis))
             out.append(Obligation(f"{where}/safety-{prop}", "QF_LIA",
                                   f"{said}: no state satisfying J raises {prop} (implementations: {classes})",
                                   z3.And(j_pre, bad)))
@@ -537,7 +616,8 @@ def _own(lay: Layout, v: int) -> list[str]:
 
 
 def _observer(t: Template) -> int | None:
-    return t.action[1] if t.action[0] in ("w", "s", "t") else None
+    """The observer whose own action ``t`` is (a walk starting or stepping, a TLBI acting on it)."""
+    return t.action.vcpu if t.action.kind in (Kind.WALK, Kind.STEP, Kind.TLBI) else None
 
 
 def _locality(enc: Encoder, v: int, single: list[str]) -> z3.BoolRef:
@@ -560,6 +640,6 @@ def _locality(enc: Encoder, v: int, single: list[str]) -> z3.BoolRef:
             if p in single:
                 broken.append(z3.And(a.guard, c1, z3.Not(c2)))
     for (act, p, _c, c1), (_a, _p, _c2, c2) in zip(enc.lookups(one), enc.lookups(two), strict=True):
-        if act[1] == v and p in single:
+        if act.vcpu == v and p in single:
             broken.append(z3.Xor(c1, c2))
     return z3.And(agree, _any(broken))
