@@ -68,6 +68,22 @@ def test_every_seed_is_set_in_the_door() -> None:
     assert 'set("random_seed", SEED)' in text and 'os.environ["PYTHONHASHSEED"] = HASH_SEED' in text
 
 
+def test_the_smt_engines_import_no_other_engine() -> None:
+    """BMC takes Occurrence from engines.base, prove gets the explicit search from its caller."""
+    from bbmcheck.smt.bmc import BmcExploration
+
+    found = []
+    for path in sorted((PACKAGE / "smt").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [f"{path.name}:{node.lineno}: {n}" for n in names if n.endswith("engines.explicit")
+                      or (isinstance(node, ast.ImportFrom) and node.level == 2 and n == "engines"
+                          and any(a.name == "explicit" for a in node.names))]
+    assert found == []
+    assert BmcExploration.engine == "bmc"
+
+
 def test_the_door_answers() -> None:
     import z3
 
