@@ -484,7 +484,7 @@ def model_file_for(folder: str | Path, manifest: Manifest, repo_root: str | Path
 
 
 def recheck(folder: str | Path, repo_root: str | Path | None = None,
-            on_check: Callable[[Check], None] | None = None, emit_obligations: bool = False, *,
+            on_check: Callable[[Check], object] | None = None, emit_obligations: bool = False, *,
             search: Search) -> Rechecked:
     """Re-derive the proof from the model and the invariants (the implementations to prove by the
     explicit ``search``, as ``prove`` picks them), compare it with the manifest, and solve every
@@ -502,7 +502,7 @@ def recheck(folder: str | Path, repo_root: str | Path | None = None,
     return done
 
 
-def _recheck(root: Path, repo_root: str | Path | None, on_check: Callable[[Check], None] | None,
+def _recheck(root: Path, repo_root: str | Path | None, on_check: Callable[[Check], object] | None,
              emit_obligations: bool, search: Search, done: Rechecked) -> None:
     from ..arch.config import FeatBBM
     from ..sequences.load import load_model
