@@ -207,7 +207,7 @@ def _verify_one(seq, options, json: bool, timing: bool, traces: bool, trace_out:
 
     result = run(seq, options, progress=_progress if sys.stderr.isatty() else None)
     if trace_out is not None:
-        from .trace.export import write_traces
+        from .report.export import write_traces
 
         for path in write_traces(result, trace_out, formats):
             sys.stderr.write(terminal(f"bbmcheck: wrote {path}") + "\n")
@@ -227,7 +227,7 @@ def _progress(states: int, transitions: int, seconds: float) -> None:
 
 
 def _formats(text: str, single: bool = False) -> tuple[str, ...]:
-    from .trace.export import FORMATS
+    from .report.export import FORMATS
 
     names = tuple(f.strip().lower() for f in text.split(",") if f.strip())
     for name in names:
@@ -247,7 +247,7 @@ def show(
                                         "(small models), the counterexample in red.")] = False,
 ) -> int:
     """Render a trace (replayed first, so a stale or edited trace is refused)."""
-    from .trace.export import render
+    from .report.export import render
     from .trace.replay_itf import replay_file
 
     (fmt,) = _formats(format, single=True)

@@ -25,12 +25,12 @@ import pytest
 
 from .arch.config import FeatBBM
 from .arch.rules import PROPERTIES
+from .report.itf import render as itf_text
 from .report.text import verdict_phrase
 from .report.trace_text import render as render_trace
 from .results import Finding, Result, Verdict
 from .sequences.load import load_model
 from .sequences.schema import Sequence
-from .trace.itf import dumps
 
 __all__ = ["assert_reachable", "assert_safe", "assert_violation", "Checker"]
 
@@ -58,7 +58,7 @@ def _write_itf(result: Result, f: Finding) -> str:
     folder = trace_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result.model}.{result.level}.{f.property}.itf.json"
-    path.write_text(dumps(trace.itf), encoding="utf-8")
+    path.write_text(itf_text(trace.itf), encoding="utf-8")
     return str(path)
 
 

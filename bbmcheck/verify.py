@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .arch.config import CHOICE_MEANING, CHOICE_RULES, Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
+from .arch.config import Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
 from .arch.rules import PROPERTIES, PROPERTY_INFO
 from .engines.explicit import Exploration, Occurrence, explore
 from .replay import replay
@@ -338,11 +338,3 @@ def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:
             break
     return tuple(chosen)
 
-
-def explain_condition(cond: str) -> str:
-    """'nt_fault=always' -> 'implementations that take a Translation fault on nT=1 blocks (RMRRPW)'."""
-    parts = []
-    for term in cond.split(" and "):
-        name, _, value = term.partition("=")
-        parts.append(f"{CHOICE_MEANING.get((name, value), term)} ({CHOICE_RULES.get(name, '')})")
-    return "implementations that " + " and ".join(parts)

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from bbmcheck.cli import main
+from bbmcheck.report.export import documents
+from bbmcheck.report.itf import render as itf_text
 from bbmcheck.sequences.load import load_model
-from bbmcheck.trace import itf
-from bbmcheck.trace.export import documents
 from bbmcheck.verify import verify
 
 
@@ -37,7 +37,7 @@ def conflict(genuine: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def run(tmp_path: Path, capsys, doc_or_text: Any, command: str = "replay") -> tuple[int, str, str]:
     path = tmp_path / "t.itf.json"
-    path.write_text(doc_or_text if isinstance(doc_or_text, str) else itf.dumps(doc_or_text), encoding="utf-8")
+    path.write_text(doc_or_text if isinstance(doc_or_text, str) else itf_text(doc_or_text), encoding="utf-8")
     argv = [command, str(path)] + (["--format", "text"] if command == "show" else [])
     start = time.monotonic()
     code = main(argv)
@@ -282,4 +282,4 @@ def test_show_renders_the_replayed_document_not_the_file(genuine, tmp_path, caps
     from bbmcheck.report import trace_text
 
     assert out == trace_text.render(doc)
-    assert json.loads(itf.dumps(doc)) == doc
+    assert json.loads(itf_text(doc)) == doc

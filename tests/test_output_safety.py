@@ -31,9 +31,9 @@ from bbmcheck.cli import main
 from bbmcheck.paths import MAX_NAME, finding_stem, safe_name
 from bbmcheck.report import dot, html, mermaid, sarif, trace_text
 from bbmcheck.report.escape import terminal
+from bbmcheck.report.export import EXT, FORMATS, documents
+from bbmcheck.report.itf import render as itf_text
 from bbmcheck.sequences.load import bundled_models, load_model
-from bbmcheck.trace import itf
-from bbmcheck.trace.export import EXT, FORMATS, documents
 from bbmcheck.verify import verify
 
 HOSTILE = {
@@ -237,7 +237,7 @@ def test_every_field_hostile_in_every_view(case, real_doc, tmp_path):
     text = trace_text.render(doc)
     no_raw(text.replace("\n", ""), "text")
     assert text.startswith(trace_text.MARKER + ": bbmcheck counterexample: ")
-    no_raw(itf.dumps(doc).replace("\n", ""), "itf")
+    no_raw(itf_text(doc).replace("\n", ""), "itf")
     no_raw(sarif.render([doc]).replace("\n", ""), "sarif")
     json.loads(sarif.render([doc]))
     check_dot(dot.render(doc), "dot")

@@ -14,9 +14,10 @@ from golden_runs import check
 
 from bbmcheck.errors import InputError
 from bbmcheck.report import dot, html, mermaid, sarif, trace_text
+from bbmcheck.report.export import FORMATS, documents, write_traces
+from bbmcheck.report.itf import render as itf_text
 from bbmcheck.sequences.load import bundled_models, load_model
 from bbmcheck.trace import itf
-from bbmcheck.trace.export import FORMATS, documents, write_traces
 from bbmcheck.trace.replay_itf import replay_file
 from bbmcheck.verify import verify
 
@@ -67,7 +68,7 @@ def test_buggy_model_traces_replay_and_render(name, tmp_path, sarif_validator):
     assert docs, "a buggy model has counterexamples"
     for stem, doc in docs:
         path = tmp_path / f"{stem}.itf.json"
-        path.write_text(itf.dumps(doc))
+        path.write_text(itf_text(doc))
         replayed = replay_file(str(path))
         assert replayed["#meta"]["property"] == doc["#meta"]["property"]
         text = trace_text.render(doc)
@@ -88,7 +89,7 @@ def test_buggy_model_traces_replay_and_render(name, tmp_path, sarif_validator):
 def test_itf_loads_with_an_independent_reader(tmp_path):
     itf_py = pytest.importorskip("itf_py")
     for _, doc in traces_of("coalesce-ipa-tlbi"):
-        trace = itf_py.trace_from_json(json.loads(itf.dumps(doc)))
+        trace = itf_py.trace_from_json(json.loads(itf_text(doc)))
         assert len(trace.states) == len(doc["states"])
         assert trace.vars == itf.VARS
         last = trace.states[-1].values
@@ -105,11 +106,11 @@ def test_traces_are_byte_identical_across_runs(tmp_path):
 
 def test_tampered_trace_is_rejected_with_the_step_named(tmp_path):
     _, doc = traces_of("coalesce-ipa-tlbi")[1]
-    doc = json.loads(itf.dumps(doc))
+    doc = json.loads(itf_text(doc))
     k = len(doc["states"]) // 2
     doc["states"][k]["pc"] += 1
     path = tmp_path / "t.itf.json"
-    path.write_text(itf.dumps(doc))
+    path.write_text(itf_text(doc))
     with pytest.raises(InputError) as err:
         replay_file(str(path))
     assert f"step {k} does not replay" in err.value.message and "'pc'" in err.value.message
@@ -121,7 +122,7 @@ def test_trace_from_an_edited_model_is_rejected_by_hash(tmp_path):
     shutil.copy(bundled_models()["local-tlbi"], model)
     doc = documents(verify(load_model(str(model))))[0][1]
     path = tmp_path / "t.itf.json"
-    path.write_text(itf.dumps(doc))
+    path.write_text(itf_text(doc))
     assert replay_file(str(path))
     model.write_text(model.read_text() + "\n# edited\n")
     with pytest.raises(InputError, match="stale trace"):
@@ -212,7 +213,7 @@ def test_cli_trace_out_show_and_replay(tmp_path, capsys):
     doc = json.loads(itf_files[0].read_text())
     doc["states"][2]["memory"]["#map"][0][1] = "block oa=0x0 attr=normal perm=rw"
     bad = tmp_path / "bad.itf.json"
-    bad.write_text(itf.dumps(doc))
+    bad.write_text(itf_text(doc))
     assert main(["replay", str(bad)]) == 4
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.match(rf"^{re.escape(str(bad))}:\d+:1: error: step 2 does not replay", err[0])

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from .. import __version__
+from ..arch.config import CHOICE_MEANING, CHOICE_RULES
 from ..results import Finding, Result, Trace, Verdict
-from ..verify import explain_condition
 from .escape import terminal_lines
+
+
+def explain_condition(cond: str) -> str:
+    """'nt_fault=always' -> 'implementations that take a Translation fault on nT=1 blocks (RMRRPW)'."""
+    parts = []
+    for term in cond.split(" and "):
+        name, _, value = term.partition("=")
+        parts.append(f"{CHOICE_MEANING.get((name, value), term)} ({CHOICE_RULES.get(name, '')})")
+    return "implementations that " + " and ".join(parts)
 
 
 def verdict_phrase(f: Finding) -> str:

@@ -6,16 +6,16 @@ explanation citing the Arm rule, the walker-visible descriptors, pending stores 
 tables, and every vCPU's TLB, walk cache and in-flight walk. ITF encodings are used for sets
 (``{"#set": [...]}``) and maps (``{"#map": [[k, v], ...]}``); lists are JSON arrays. Every view
 (text, Mermaid, DOT, HTML, SARIF) is rendered from this document.
+
+This module makes documents; ``report/`` writes them (``report/itf.py`` is the JSON text).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import __version__
 from ..arch.rules import PROPERTY_INFO
-from ..report.escape import json_text
 from ..system.build import System
 from ..system.describe import action_code, actor, cause_info, describe_action, describe_event, explain_step
 from ..system.step import Action, State, _bits
@@ -131,11 +131,6 @@ def build_document(s: System, rows: list[tuple[State, Action, State, list[tuple]
         **meta,
     }
     return {"#meta": full_meta, "vars": VARS, "states": states}
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    """Deterministic text: the same trace always gives the same bytes."""
-    return json_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def plain(value: Any) -> Any:

@@ -20,14 +20,14 @@ from typing import Any
 
 from ..errors import InputError
 from ..paths import begins_with, finding_stem, folder_problem, inside, safe_name
-from ..report import dot, html, mermaid, sarif, trace_text
 from ..results import Result
-from . import itf
+from ..trace.itf import FORMAT_URL
+from . import dot, html, itf, mermaid, sarif, trace_text
 
 FORMATS = ("itf", "text", "mermaid", "dot", "html", "sarif")
 EXT = {"itf": "itf.json", "text": "txt", "mermaid": "mmd", "dot": "dot", "html": "html", "sarif": "sarif"}
 RENDER: dict[str, Callable[[dict[str, Any]], str]] = {
-    "itf": itf.dumps, "text": trace_text.render, "mermaid": mermaid.render, "dot": dot.render, "html": html.render,
+    "itf": itf.render, "text": trace_text.render, "mermaid": mermaid.render, "dot": dot.render, "html": html.render,
 }
 # the exact beginning of every file bbmcheck writes in a text format
 HEADERS = {
@@ -75,7 +75,7 @@ def written_by_bbmcheck(path: Path, fmt: str) -> bool:
     if fmt == "itf":
         meta = doc.get("#meta")
         return isinstance(meta, dict) and meta.get("tool") == "bbmcheck" and meta.get("format") == "ITF" \
-            and meta.get("format-description") == itf.FORMAT_URL and isinstance(doc.get("states"), list)
+            and meta.get("format-description") == FORMAT_URL and isinstance(doc.get("states"), list)
     runs = doc.get("runs")
     driver = runs[0].get("tool", {}).get("driver", {}) if isinstance(runs, list) and runs and isinstance(
         runs[0], dict) and isinstance(runs[0].get("tool"), dict) else {}
