@@ -87,9 +87,9 @@ def test_state_cap_gives_unknown_not_holds():
 
 def test_vacuous_model_is_inconclusive(monkeypatch):
     """If no vCPU can ever walk, nothing can be violated; the witnesses catch it."""
-    real = step_mod.actions
-    monkeypatch.setattr("bbmcheck.engines.explicit.actions",
-                        lambda s, st, ev=False: [a for a in real(s, st, ev) if a[0] != "w"])
+    real = step_mod.Machine.actions
+    monkeypatch.setattr(step_mod.Machine, "actions",
+                        lambda self, st, ev=False: [a for a in real(self, st, ev) if a.kind != "w"])
     result = verify(load_model("ttrem1"))
     assert all(f.verdict is Verdict.HOLDS for f in result.findings)
     assert result.vacuous and result.exit_code == 3

@@ -1,8 +1,9 @@
-"""The Arm rules the checker applies, as data: properties, and the spec §9.3 event table.
+"""The Arm rules the checker applies, as data: properties, event causes, and the spec §9.3 table.
 
-Each property names its Arm rule ids; each §9.3 row the model implements is listed with its
-outcomes per FEAT_BBM level, its rule ids and whether it is architecture text [ARCH] or a
-modelling decision [INF]. Step functions cite rows by number; findings cite the rules.
+Each property names its Arm rule ids; each cause an event can carry has its severity, sentence,
+rule ids and §9.3 row; each §9.3 row the model implements is listed with its outcomes per FEAT_BBM
+level, its rule ids and whether it is architecture text [ARCH] or a modelling decision [INF].
+Commands (``system/commands.py``) cite rows by number and causes by key; findings cite the rules.
 """
 
 from __future__ import annotations
@@ -132,4 +133,40 @@ ROWS: dict[int, Row] = {
         Row(23, "table page freed before TLBI + DSB: walks may read freed memory", _same("U"),
             "RRVJDB", "ARCH"),
     )
+}
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why an event happened: what a finding says about it."""
+
+    severity: str  # "error", "warning" or "info" (a witness)
+    text: str
+    rules: str
+    row: int | None  # the spec §9.3 row, when the cause is one row's outcome
+
+
+CAUSES: dict[str, Cause] = {
+    "invalid": Cause("warning", "translation fault: the walk reads an invalid entry", "IWZCBG", 1),
+    "nt-fault": Cause("warning", "translation fault on an nT=1 block (IMPLEMENTATION DEFINED)", "RMRRPW", 5),
+    "rmrrpw": Cause("error", "TLB conflict abort possible: an nT=1 block is used while an overlapping entry "
+                    "is cached; at stage 2 it is taken to EL2, which KVM of the seed's era treats as fatal",
+                    "RMRRPW, R_FWRMB", 5),
+    "oa-attr": Cause("error", "TLB conflict abort or amalgamation: matching entries differ in output address "
+                     "or memory attributes", "RFVQCK, RWHZWS", 8),
+    "size": Cause("error", "TLB conflict abort possible: matching entries differ in block size; at stage 2 "
+                  "it is taken to EL2", "RFVQCK, I_HYQMB, R_FWRMB", 6),
+    "nt-shadow": Cause("warning", "TLB conflict abort possible: an nT=1 entry cached as a shadow and the "
+                       "nT=0 entry stored after nT was cleared both match: no TLBI issued after the clear "
+                       "has removed the shadow yet", "I_HYQMB, spec §8.2 item 3", 18),
+    "freed": Cause("error", "the walk reads a table page that was freed (it may hold anything now)",
+                   "RRVJDB, RLXHLD", 23),
+    "after-completion": Cause("error", "a TLB entry that differs from the final mapping is used after the "
+                              "sequence completed", "RGPPYH, RFFWJK", 9),
+    "incoherent": Cause("error", "two translations of one address exist at once with different output "
+                        "addresses or attributes", "ITHWDH, RWHZWS", 15),
+    "nt-store-l0": Cause("error", "an nT=1 block is stored without FEAT_BBML1 (bit 16 is RES0)", "RDFJNG", 5),
+    "nt-not-block": Cause("error", "nT is set on a descriptor that is not a block", "IPJZBK", 5),
+    "nt-walk-l0": Cause("error", "a walk reads an nT=1 block without FEAT_BBML1: UNPREDICTABLE", "RDFJNG", 5),
+    "new-mapping": Cause("info", "translates through the final mapping", "RDDMVT step 5", 10),
 }

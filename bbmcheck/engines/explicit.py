@@ -1,43 +1,50 @@
 """Explicit-state breadth-first search over every interleaving.
 
-The visited set is a plain dict from the canonical state (vCPUs sorted, when symmetry is on) to
-``(parent key, action index, depth)``, the index into ``actions(parent's concrete state)`` (for an
-initial state: its choice class). The queue holds concrete states, so a trace is rebuilt by
-replaying the indices from the initial state through ``step``, exactly. Events are recorded as
-they are generated: for each (property, choice) the shortest occurrence, and every ``pc`` at
-which the property was seen (to say when a hazard opens, when it closes and whether it persists
-after the sequence completes).
+The search is generic over a small :class:`Model`: initial states, the enabled actions of a state,
+the step function, the lookups observed in a state and the visited-set key (``canonical``). States
+are tuples whose first two fields are ``choice`` (the implementation class) and ``pc`` (the updater's
+progress; ``end`` when it has finished); an action whose ``kind`` is ``"u"`` is the updater's. ``system/step.py``'s
+:class:`~bbmcheck.system.step.Machine` is the model of a compiled system.
+
+The visited set is a plain dict from the key to ``(parent key, action index, depth)``, the index
+into ``actions(parent's concrete state)`` (for an initial state: its choice class). The queue holds
+concrete states, so a trace is rebuilt by replaying the indices from the initial state through
+``step``, exactly. Events are recorded as they are generated: for each (property, choice) the
+shortest occurrence, and every ``pc`` at which the property was seen (to say when a hazard opens,
+when it closes and whether it persists after the sequence completes).
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..system.build import System
-from ..system.step import Action, State, actions, canonical, initial_states, observe, step
+from ..system.state import Action, Event
+from ..system.step import Machine, machine
+from .base import Occurrence
 
 
-@dataclass
-class Occurrence:
-    """Where a property was first seen for one choice class, and at which pcs at all."""
+class Model(Protocol):
+    """What the search needs of a transition system."""
 
-    depth: int
-    key: State
-    action: Action
-    event: tuple
-    pcs: set[int] = field(default_factory=set)  # pcs of states where a vCPU or lookup showed it
-    instr_pcs: set[int] = field(default_factory=set)  # instructions whose execution showed it
-    causes: set[str] = field(default_factory=set)
-    persisting: tuple[int, State, Action, tuple] | None = None  # shortest occurrence at pc == end
+    @property
+    def end(self) -> int: ...
+    def initial_states(self) -> list[Any]: ...
+    def actions(self, st: Any, evictions: bool) -> list[Any]: ...
+    def step(self, st: Any, action: Any) -> tuple[Any, list[Any]]: ...
+    def observe(self, st: Any) -> list[tuple[Any, list[Any]]]: ...
+    def canonical(self, st: Any) -> Any: ...
 
 
 @dataclass
 class Exploration:
-    system: System
-    visited: dict[State, tuple[State | None, int, int]]
+    model: Model
+    visited: dict[Any, tuple[Any, int, int]]
     occurrences: dict[tuple[str, int], Occurrence]
     complete: bool
     stop_reason: str
@@ -46,11 +53,17 @@ class Exploration:
     seconds: float
     max_depth: int
     done_reached: set[int]  # choice classes in which the updater finished
-    edges: list[tuple[State, State, Action]] | None = None  # every transition, when recorded
-
+    edges: list[tuple[Any, Any, Any]] | None = None  # every transition, when recorded
     evictions: bool = False
+    engine: str = "explicit"
+    queries: int = 0
 
-    def trace_to(self, key: State) -> list[Action]:
+    @property
+    def system(self) -> System:
+        assert isinstance(self.model, Machine), "only a compiled system's exploration has one"
+        return self.model.s
+
+    def trace_to(self, key: object) -> list[Action]:
         """The actions from an initial state to ``key``: the action indices, replayed."""
         indices: list[int] = []
         while True:
@@ -59,17 +72,17 @@ class Exploration:
                 break
             indices.append(index)
             key = parent
-        st = initial_states(self.system)[index]
+        st = self.model.initial_states()[index]
         out: list[Action] = []
         for i in reversed(indices):
-            action = actions(self.system, st, self.evictions)[i]
+            action = self.model.actions(st, self.evictions)[i]
             out.append(action)
-            st, _ = step(self.system, st, action)
+            st, _ = self.model.step(st, action)
         return out
 
 
 def explore(
-    s: System,
+    s: System | Model,
     *,
     symmetry: bool = True,
     evictions: bool = False,
@@ -79,47 +92,63 @@ def explore(
     record_edges: bool = False,
     depth_bound: int | None = None,
 ) -> Exploration:
+    model: Model = machine(s) if isinstance(s, System) else s
+    collecting = gc.isenabled()
+    gc.disable()  # the visited set holds millions of acyclic tuples: scanning them finds nothing
+    try:
+        return _explore(model, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
+                        progress=progress, record_edges=record_edges, depth_bound=depth_bound)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, timeout: float | None,
+             progress: Callable[[int, int, float], None] | None, record_edges: bool,
+             depth_bound: int | None) -> Exploration:
     start = time.perf_counter()
-    key_of = canonical if symmetry else (lambda st: st)
-    visited: dict[State, tuple[State | None, int, int]] = {}
+    key_of = model.canonical if symmetry else (lambda st: st)
+    actions, step, observe = model.actions, model.step, model.observe
+    visited: dict[Any, tuple[Any, int, int]] = {}
     occ: dict[tuple[str, int], Occurrence] = {}
     done: set[int] = set()
-    queue: deque[tuple[State, State, int]] = deque()
+    queue: deque[tuple[Any, Any, int]] = deque()
     transitions = 0
     max_depth = 0
-    end = s.end
-    edges: list[tuple[State, State, Action]] | None = [] if record_edges else None
+    end = model.end
+    edges: list[tuple[Any, Any, Any]] | None = [] if record_edges else None
 
-    def record(events: list[tuple], key: State, action: Action, depth: int, pc: int, ci: int) -> None:
+    def record(events: list[Event], key: Any, action: Action, depth: int, pc: int, ci: int) -> None:
+        updater = action.kind == "u"
         for ev in events:
-            prop = ev[0]
+            prop = ev.prop
             o = occ.get((prop, ci))
             if o is None:
                 o = occ[(prop, ci)] = Occurrence(depth, key, action, ev)
             elif depth < o.depth:
                 o.depth, o.key, o.action, o.event = depth, key, action, ev
-            if action[0] == "u":
+            if updater:
                 o.instr_pcs.add(pc)
             else:
                 o.pcs.add(pc)
-            o.causes.add(ev[3])
-            if action[0] != "u" and pc == end and (o.persisting is None or depth < o.persisting[0]):
+            o.causes.add(ev.cause)
+            if not updater and pc == end and (o.persisting is None or depth < o.persisting[0]):
                 o.persisting = (depth, key, action, ev)
 
-    def admit(st: State, parent: State | None, index: int, depth: int) -> None:
+    def admit(st: Any, parent: Any, index: int, depth: int) -> None:
         key = key_of(st)
         if key in visited:
             return
         visited[key] = (parent, index, depth)
         queue.append((st, key, depth))
-        if st[1] == end:
+        if st[1] == end:  # State.pc; State.choice is st[0]
             done.add(st[0])
         if depth_bound is not None and depth >= depth_bound:
             return  # a lookup here would be an occurrence deeper than the bound
-        for look, evs in observe(s, st):
+        for look, evs in observe(st):
             record(evs, key, look, depth + 1, st[1], st[0])
 
-    for ci, st in enumerate(initial_states(s)):
+    for ci, st in enumerate(model.initial_states()):
         admit(st, None, ci, 0)
     complete, reason = True, "exhaustive"
     last_report = start
@@ -129,8 +158,8 @@ def explore(
         if depth_bound is not None and depth >= depth_bound:
             complete, reason = False, f"depth bound of {depth_bound} reached"
             continue
-        for index, action in enumerate(actions(s, st, evictions)):
-            nxt, events = step(s, st, action)
+        for index, action in enumerate(actions(st, evictions)):
+            nxt, events = step(st, action)
             transitions += 1
             if events:
                 record(events, key, action, depth + 1, st[1], st[0])
@@ -149,7 +178,7 @@ def explore(
                 progress(len(visited), transitions, now - start)
                 last_report = now
     return Exploration(
-        system=s,
+        model=model,
         visited=visited,
         occurrences=occ,
         complete=complete,

@@ -30,7 +30,7 @@ class CPath:
         return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls))
 
 
-def _parser():  # type: ignore[no-untyped-def]
+def _parser() -> Any:
     import tree_sitter as ts
     import tree_sitter_c as tsc
 

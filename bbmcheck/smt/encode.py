@@ -1,8 +1,8 @@
-"""The transition system of ``system/step.py`` as SMT terms over one state vector.
+"""The commands of ``system/commands.py`` as SMT terms over one state vector.
 
-The encoding reads the same compiled :class:`System` the explicit engine reads (per-version walk
-outcomes, TLBI kill masks, pending TLBIs and freed tables per pc), so both engines share one
-statement of the Arm rules; the rule ids are cited where ``step.py`` cites them.
+This module makes no Arm decision: it translates each command's guard, assignments and event
+conditions term by term (``Encoder.cond``, ``Encoder.effects``), so the explicit search and the
+solver read one statement of the rules.
 
 State variables (names are stable: certificates and decoders refer to them):
 
@@ -11,24 +11,53 @@ State variables (names are stable: certificates and decoders refer to them):
   ``walk<v>`` the in-flight walk (0, or 1 + address * tables + table), ``app<v>_<t>`` whether
   pending broadcast TLBI ``t`` (its pc) has acted on this PE.
 
-A *template* is one explicit action with the case split that makes its effect a plain assignment
-(which version of the entry a walk reads, which implementation class decides an nT=1 read). Its
-``action`` is the explicit action it stands for, so a solver model decodes into a trace that
-``replay`` re-executes. Lookups are state predicates, as in the explicit engine.
+A *template* is one command for one vCPU. Its ``action`` is the explicit action it stands for, so a
+solver model decodes into a trace that ``replay`` re-executes. Lookups are state predicates, as in
+the explicit engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3
 
-from ..arch.config import NtCache, NtFault, Rmrrpw
-from ..arch.descriptors import Descriptor
-from ..system.build import FULL_DSB, INVALID, STORE_DSB, System
-from ..system.step import CONFLICT_ORDER, _bits, conflict_cause
+from ..system.build import System
+from ..system.commands import (
+    All,
+    AnyOf,
+    AnyTlb,
+    Applied,
+    ChoiceIn,
+    ClearApplied,
+    ClearTlb,
+    ClearWc,
+    Command,
+    Commands,
+    Cond,
+    DropWalk,
+    EachVcpu,
+    Effect,
+    FillTlb,
+    FillWc,
+    MarkApplied,
+    Not,
+    PcIn,
+    SetAllVis,
+    SetPc,
+    SetVis,
+    SetWalk,
+    TlbAll,
+    TlbAny,
+    VisAtLeast,
+    VisIs,
+    WalkIs,
+    WcAny,
+    When,
+)
+from ..system.state import Action, State, Vcpu, bits
+from ..system.step import machine
 
 Expr = Any  # a z3 term: z3's operators are dynamically typed, so the alias is Any for mypy
 Env = dict[str, Expr]
@@ -37,8 +66,8 @@ Event = tuple[str, str, Expr]  # (property, cause as in step.py's events, condit
 
 @dataclass(frozen=True)
 class Template:
-    action: tuple  # the explicit action (system/step.py) this template stands for
-    case: tuple  # which case of the action (version read, class), for a unique identity
+    action: Action  # the explicit action (system/step.py) this template stands for
+    case: tuple[object, ...]  # which case of the action (version read, class), for a unique identity
     guard: Expr
     updates: dict[str, Expr]
     events: tuple[Event, ...]  # (property, cause, condition on the pre-state)
@@ -59,7 +88,7 @@ class Layout:
         """With ``only``, the TLB and walk-cache bits of entries covering that address alone: a walk of
         it fills no other (every entry it reads covers it)."""
         lay = cls(s, bitvectors)
-        leaf = range(len(s.leaf_entries)) if only is None else _bits(s.match_mask[only])
+        leaf = range(len(s.leaf_entries)) if only is None else bits(s.match_mask[only])
         walk = range(len(s.walk_entries)) if only is None else sorted(b for b, _ti in s.walk_starts[only])
         lay.ints["ci"] = (0, len(s.choices) - 1)
         lay.ints["pc"] = (0, s.end)
@@ -103,12 +132,12 @@ class Layout:
             terms.append(env[n] == 0 if n in self.ints else z3.Not(env[n]))
         return z3.And(terms)
 
-    def decode(self, model: z3.ModelRef, env: Env) -> tuple:
+    def decode(self, model: z3.ModelRef, env: Env) -> State:
         """A solver model's values as an explicit ``step.State``."""
         s = self.system
 
         def iv(n: str) -> int:
-            return model.eval(env[n], model_completion=True).as_long()
+            return int(model.eval(env[n], model_completion=True).as_long())
 
         def bv(n: str) -> bool:
             return n in env and z3.is_true(model.eval(env[n], model_completion=True))
@@ -119,276 +148,162 @@ class Layout:
             tlb = sum(1 << b for b in range(len(s.leaf_entries)) if bv(f"tlb{v}_{b}"))
             wc = sum(1 << b for b in range(len(s.walk_entries)) if bv(f"wc{v}_{b}"))
             app = sum(1 << t for t in s.tlbi_leaf_kill if bv(f"app{v}_{t}"))
-            vcpus.append((tlb, wc, iv(f"walk{v}"), app))
-        return (iv("ci"), iv("pc"), vis, tuple(vcpus))
+            vcpus.append(Vcpu(tlb, wc, iv(f"walk{v}"), app))
+        return State(iv("ci"), iv("pc"), vis, tuple(vcpus))
 
 
 def _any(xs: list[Expr]) -> Expr:
-    return z3.Or(xs) if xs else z3.BoolVal(False)
+    return xs[0] if len(xs) == 1 else z3.Or(xs) if xs else z3.BoolVal(False)
 
 
 def _all(xs: list[Expr]) -> Expr:
-    return z3.And(xs) if xs else z3.BoolVal(True)
+    return xs[0] if len(xs) == 1 else z3.And(xs) if xs else z3.BoolVal(True)
 
 
 class Encoder:
-    """Builds the templates and lookup predicates of one system over a given state copy."""
+    """Translates the commands of one system (``system/commands.py``) over a given state copy:
+    every guard, assignment and event condition term by term, and nothing else."""
 
-    def __init__(self, s: System, bitvectors: bool = False, only: int | None = None) -> None:
+    def __init__(self, s: System, bitvectors: bool = False, only: int | None = None,
+                 commands: Commands | None = None) -> None:
         self.s = s
+        self.commands = commands or machine(s).commands
         # ``only``: observers walk and look up this address index alone (prove.py, per-address proofs)
         self.addrs = list(range(len(s.addresses))) if only is None else [only]
         self.layout = Layout.of(s, bitvectors, only)
         self.num = self.layout.num
-        nt = len(s.tables)
-        self.ntables = nt
-        self.choice_nt_always = [c.nt_fault is NtFault.ALWAYS for c in s.choices]
-        self.choice_shadow = [c.nt_cache is NtCache.SHADOW for c in s.choices]
-        self.pending_pcs = {t: [p for p in range(s.end + 1) if t in s.pending[p]] for t in s.tlbi_leaf_kill}
 
-    # ---- helpers -------------------------------------------------------------------------
-    def pc_in(self, env: Env, pcs: list[int]) -> Expr:
-        if len(pcs) == self.s.end + 1:
-            return z3.BoolVal(True)
-        return _any([env["pc"] == p for p in pcs])
+    # ---- conditions ------------------------------------------------------------------------
+    def cond(self, c: Cond, env: Env, v: int) -> Expr:
+        """``c`` for vCPU ``v`` (-1: an updater or memory command) in the state ``env``."""
+        if isinstance(c, All):
+            return _all([self.cond(x, env, v) for x in c.conds])
+        if isinstance(c, AnyOf):
+            return _any([self.cond(x, env, v) for x in c.conds])
+        if isinstance(c, Not):
+            return z3.Not(self.cond(c.cond, env, v))
+        if isinstance(c, PcIn):
+            return _any([env["pc"] == p for p in sorted(c.pcs)])
+        if isinstance(c, ChoiceIn):
+            return _any([env["ci"] == k for k in sorted(c.classes)])
+        if isinstance(c, VisIs):
+            return env[f"vis{c.entry}"] == c.n
+        if isinstance(c, VisAtLeast):
+            return env[f"vis{c.entry}"] >= c.n
+        if isinstance(c, WalkIs):
+            return env[f"walk{v}"] == c.code
+        if isinstance(c, WcAny):
+            return _any(self._bits(env, f"wc{v}_", c.mask))
+        if isinstance(c, TlbAny):
+            return _any(self._bits(env, f"tlb{v}_", c.mask))
+        if isinstance(c, TlbAll):
+            return _all(self._bits(env, f"tlb{v}_", c.mask, absent=False))
+        if isinstance(c, AnyTlb):
+            return _any([x for u in range(self.s.vcpus) for x in self._bits(env, f"tlb{u}_", c.mask)])
+        if isinstance(c, Applied):
+            return env[f"app{v}_{c.tlbi}"]
+        raise TypeError(f"not a condition: {c!r}")
 
-    def ci_in(self, env: Env, classes: list[int]) -> Expr:
-        if len(classes) == len(self.s.choices):
-            return z3.BoolVal(True)
-        return _any([env["ci"] == c for c in classes])
-
-    def walk_code(self, ai: int, ti: int) -> int:
-        return 1 + ai * self.ntables + ti
-
-    def is_new(self, ai: int, loc: object, ver: int) -> bool:
-        return bool(self.s.changed[ai]) and self.s.final_leaf[ai] == (loc, ver)
-
-    def mapped_both(self, ai: int) -> bool:
-        return self.s.mapped_before[ai] and self.s.mapped_after[ai]
-
-    # ---- templates -----------------------------------------------------------------------
-    def templates(self, env: Env) -> list[Template]:
-        s = self.s
-        out: list[Template] = []
-        for pc in range(s.end):
-            out.append(self._updater(env, pc))
-        for i in range(len(s.wlocs)):
-            for n in range(len(s.store_pcs[i])):
-                out.append(self._propagate(env, i, n))
-        for v in range(s.vcpus):
-            for t in sorted(s.tlbi_leaf_kill):
-                out.append(self._tlbi(env, v, t))
-            for ai in self.addrs:
-                starts: dict[int, list[int]] = {s.root: []}
-                for bit, ti in s.walk_starts[ai]:
-                    starts.setdefault(ti, []).append(bit)
-                for ti in sorted(starts):
-                    cached = z3.BoolVal(True) if ti == s.root else _any([env[f"wc{v}_{b}"] for b in starts[ti]])
-                    guard = z3.And(env[f"walk{v}"] == 0, cached)
-                    out += self._read(env, v, ai, ti, guard, ("w", v, ai, ti))
-            for (ti, ai) in sorted(s.walk_loc):
-                if ai not in self.addrs:
-                    continue
-                guard = env[f"walk{v}"] == self.walk_code(ai, ti)
-                out += self._read(env, v, ai, ti, guard, ("s", v))
+    @staticmethod
+    def _bits(env: Env, prefix: str, mask: int, absent: bool | None = None) -> list[Expr]:
+        """The Booleans of the bits of ``mask``. A bit outside the layout (``Layout.of(only=...)``)
+        is never set: it is left out, or for ``TlbAll`` stands as false."""
+        out = []
+        for b in bits(mask):
+            name = prefix + str(b)
+            if name in env:
+                out.append(env[name])
+            elif absent is False:
+                out.append(z3.BoolVal(False))
         return out
 
-    def _updater(self, env: Env, pc: int) -> Template:
-        s = self.s
-        ins = s.program[pc]
-        upd: dict[str, Expr] = {"pc": self.num(pc + 1)}
-        events: list[Event] = []
-        if ins.op == "dsb":
-            if ins.option in STORE_DSB:
-                for i, n in enumerate(s.executed[pc]):  # RDDMVT steps 2/6
+    # ---- effects ---------------------------------------------------------------------------
+    def effects(self, effects: tuple[Effect, ...], env: Env, v: int, upd: dict[str, Expr],
+                pre: Env | None = None) -> None:
+        """The assignments in order into ``upd`` (new values of the variables they change);
+        conditions of ``When`` read the state before the command (``pre``)."""
+        pre = env if pre is None else pre
+
+        def cur(name: str) -> Expr:
+            return upd.get(name, env[name])
+
+        for e in effects:
+            if isinstance(e, SetPc):
+                upd["pc"] = self.num(e.pc)
+            elif isinstance(e, SetVis):
+                upd[f"vis{e.entry}"] = self.num(e.n)
+            elif isinstance(e, SetAllVis):
+                for i, n in enumerate(e.counts):
                     upd[f"vis{i}"] = self.num(n)
-            if ins.option in FULL_DSB:
-                # RDDMVT step 4, RYNJCP: the DSB completes every pending TLBI on every PE that it
-                # has not yet acted on, then nothing is pending.
-                pend = s.pending[pc]
-                for v in range(s.vcpus):
-                    not_yet = {t: z3.Not(env[f"app{v}_{t}"]) for t in pend}
-                    for b in range(len(s.leaf_entries)):
-                        killers = [not_yet[t] for t in pend if s.tlbi_leaf_kill[t] >> b & 1]
-                        if killers and f"tlb{v}_{b}" in env:
-                            upd[f"tlb{v}_{b}"] = z3.And(env[f"tlb{v}_{b}"], z3.Not(_any(killers)))
-                    for b in range(len(s.walk_entries)):
-                        killers = [not_yet[t] for t in pend if s.tlbi_walk_kill[t] >> b & 1]
-                        if killers and f"wc{v}_{b}" in env:
-                            upd[f"wc{v}_{b}"] = z3.And(env[f"wc{v}_{b}"], z3.Not(_any(killers)))
-                    walk = env[f"walk{v}"]
-                    dropped = [z3.And(not_yet[t], walk == self.walk_code(ai, ti))
-                               for t in pend for (ai, ti) in sorted(s.tlbi_kills_walk[t])]
-                    if dropped:
-                        upd[f"walk{v}"] = z3.If(_any(dropped), self.num(0), walk)
-                    for t in s.tlbi_leaf_kill:
-                        upd[f"app{v}_{t}"] = z3.BoolVal(False)
-        elif ins.is_store:
-            desc = ins.desc
-            assert desc is not None
-            if desc.nt and (s.level.rank == 0 or desc.kind != "block"):
-                cause = "nt-store-l0" if desc.kind == "block" else "nt-not-block"
-                events.append(("nt-misuse", cause, z3.BoolVal(True)))
-        for k in range(len(s.bbm_events.get(pc, ()))):
-            events.append(("bbm-required", f"bbm:{pc}:{k}", z3.BoolVal(True)))
-        return Template(("u",), (pc,), env["pc"] == pc, upd, tuple(events))
-
-    def _propagate(self, env: Env, i: int, n: int) -> Template:
-        """Store ``n`` to entry ``i`` becomes visible: after it executed, in program order per entry
-        (coherence), a release store only after every earlier store (B2.3)."""
-        s = self.s
-        executed_pcs = [p for p in range(s.end + 1) if s.executed[p][i] > n]
-        terms = [env[f"vis{i}"] == n, self.pc_in(env, executed_pcs)]
-        spc = s.store_pcs[i][n]
-        if s.program[spc].op == "stlr":
-            need = s.before[spc]
-            terms += [env[f"vis{j}"] >= need[j] for j in range(len(s.wlocs))]
-        return Template(("p", i), (n,), z3.And(terms), {f"vis{i}": self.num(n + 1)}, ())
-
-    def _tlbi(self, env: Env, v: int, t: int) -> Template:
-        s = self.s
-        guard = z3.And(self.pc_in(env, self.pending_pcs[t]), z3.Not(env[f"app{v}_{t}"]))
-        upd: dict[str, Expr] = {f"app{v}_{t}": z3.BoolVal(True)}
-        for b in range(len(s.leaf_entries)):
-            if s.tlbi_leaf_kill[t] >> b & 1 and f"tlb{v}_{b}" in env:
-                upd[f"tlb{v}_{b}"] = z3.BoolVal(False)
-        for b in range(len(s.walk_entries)):
-            if s.tlbi_walk_kill[t] >> b & 1 and f"wc{v}_{b}" in env:
-                upd[f"wc{v}_{b}"] = z3.BoolVal(False)
-        kills = sorted(s.tlbi_kills_walk[t])
-        if kills:  # RLXHLD: walks in flight holding old table information in scope are discarded
-            walk = env[f"walk{v}"]
-            upd[f"walk{v}"] = z3.If(_any([walk == self.walk_code(ai, ti) for ai, ti in kills]), self.num(0), walk)
-        return Template(("t", v, t), (), guard, upd, ())
-
-    def _read(self, env: Env, v: int, ai: int, ti: int, guard: Expr, action: tuple) -> list[Template]:
-        """One level of a walk of address ``ai`` reading table ``ti`` (step._read), split by case."""
-        s = self.s
-        out: list[Template] = []
-        walk = f"walk{v}"
-        freed_pcs = [p for p in range(s.end + 1) if ti in s.freed[p]]
-        freed = self.pc_in(env, freed_pcs)
-        if freed_pcs:  # row 23, RRVJDB
-            out.append(Template(action, (ai, ti, "freed"), z3.And(guard, freed), {walk: self.num(0)},
-                                (("freed-table-walk", "freed", z3.BoolVal(True)),)))
-        wi, outcomes = s.reads[(ti, ai)]
-        def fault(cause: str) -> tuple[Event, ...]:
-            return (("invalid-window", cause, z3.BoolVal(True)),) if self.mapped_both(ai) else ()
-        for ver, o in enumerate(outcomes):
-            g = z3.And(guard, z3.Not(freed), env[f"vis{wi}"] == ver if wi >= 0 else z3.BoolVal(ver == 0))
-            case = (ai, ti, ver)
-            kind = o[0]
-            if kind == "I":  # row 1, IWZCBG
-                out.append(Template(action, case, g, {walk: self.num(0)}, fault("invalid")))
-            elif kind == "T":  # row 4, RRVJDB
-                out.append(Template(action, case, g, {f"wc{v}_{o[1]}": z3.BoolVal(True),
-                                                      walk: self.num(self.walk_code(ai, o[2]))}, ()))
-            elif kind == "A":  # row 3, RXFXTY
-                seen = (("witness", "new-mapping", z3.BoolVal(True)),) if self.is_new(ai, o[1], o[2]) else ()
-                out.append(Template(action, case, g, {walk: self.num(0)}, seen))
+            elif isinstance(e, EachVcpu):
+                for u in range(self.s.vcpus):
+                    self.effects(e.effects, env, u, upd, pre)
+            elif isinstance(e, When):
+                inner: dict[str, Expr] = {}
+                self.effects(e.effects, {**env, **upd}, v, inner, pre)
+                test = self.cond(e.cond, pre, v)
+                for name, val in inner.items():
+                    old = cur(name)
+                    if z3.is_bool(val) and z3.is_false(val):
+                        upd[name] = z3.And(old, z3.Not(test))
+                    else:
+                        upd[name] = z3.If(test, val, old)
+            elif isinstance(e, ClearTlb | FillTlb | ClearWc | FillWc):
+                prefix = f"tlb{v}_" if isinstance(e, ClearTlb | FillTlb) else f"wc{v}_"
+                value = z3.BoolVal(isinstance(e, FillTlb | FillWc))
+                for b in bits(e.mask):
+                    if prefix + str(b) in env:
+                        upd[prefix + str(b)] = value
+            elif isinstance(e, SetWalk):
+                upd[f"walk{v}"] = self.num(e.code)
+            elif isinstance(e, DropWalk):
+                walk = cur(f"walk{v}")
+                upd[f"walk{v}"] = z3.If(_any([walk == code for code in sorted(e.codes)]), self.num(0), walk)
+            elif isinstance(e, MarkApplied):
+                upd[f"app{v}_{e.tlbi}"] = z3.BoolVal(True)
+            elif isinstance(e, ClearApplied):
+                for t in sorted(self.s.tlbi_leaf_kill):
+                    upd[f"app{v}_{t}"] = z3.BoolVal(False)
             else:
-                out += self._leaf(env, v, ai, g, action, case, o, fault)
-        return out
+                raise TypeError(f"not an effect: {e!r}")
 
-    def _leaf(self, env: Env, v: int, ai: int, g: Expr, action: tuple, case: tuple, o: tuple,
-              fault: Callable[[str], tuple[Event, ...]]) -> list[Template]:
-        s = self.s
-        _, bits, shadow, block_nt, content, here, loc, ver, nt_page = o
-        walk = f"walk{v}"
-        common: list[Event] = []
-        # the final descriptor was read and used (not on a fault): the new mapping is in use
-        used = (("witness", "new-mapping", z3.BoolVal(True)),) if self.is_new(ai, loc, ver) else ()
-        if nt_page:
-            common.append(("nt-misuse", "nt-not-block", z3.BoolVal(True)))  # IPJZBK
-        if block_nt and s.level_rank == 0:
-            common.append(("nt-misuse", "nt-walk-l0", z3.BoolVal(True)))  # RDFJNG
-        differ = s.differs[ai].get(here, s.match_mask[ai])
-        stale = _any([env[f"tlb{u}_{b}"] for u in range(s.vcpus) for b in _bits(differ)])  # ITHWDH
-        out: list[Template] = []
-        honoured = [ci for ci in range(len(s.choices)) if block_nt and s.honours[ci]]
-        plain = [ci for ci in range(len(s.choices)) if ci not in honoured]
-        if plain:  # row 2: a valid leaf may be cached
-            upd = self._fill(env, v, bits)
-            upd[walk] = self.num(0)
-            out.append(Template(action, case + ("plain",), z3.And(g, self.ci_in(env, plain)), upd,
-                                tuple(common) + (("stale-translation", "incoherent", stale),) + used))
-        for ci in honoured:  # row 5, RMRRPW
-            gc = z3.And(g, env["ci"] == ci)
-            if self.choice_nt_always[ci]:
-                out.append(Template(action, case + (ci,), gc, {walk: self.num(0)}, tuple(common) + fault("nt-fault")))
-                continue
-            events = list(common)
-            if s.may_abort:
-                if s.config.rmrrpw is Rmrrpw.LITERAL:
-                    events.append(("tlb-conflict", "rmrrpw", z3.BoolVal(True)))
-                else:
-                    overlap = [b for b in _bits(s.match_mask[ai]) if s.leaf_entries[b].content != content]
-                    events.append(("tlb-conflict", "rmrrpw", _any([env[f"tlb{v}_{b}"] for b in overlap])))
-            upd = self._fill(env, v, shadow if self.choice_shadow[ci] else 0)
-            upd[walk] = self.num(0)
-            events.append(("stale-translation", "incoherent", stale))
-            out.append(Template(action, case + (ci,), gc, upd, tuple(events) + used))
-        return out
+    # ---- templates -------------------------------------------------------------------------
+    def template(self, c: Command, env: Env, v: int, guard: Expr | None = None) -> Template:
+        upd: dict[str, Expr] = {}
+        self.effects(c.effects, env, v, upd)
+        events = tuple((e.prop, e.cause, self.cond(e.cond, env, v)) for e in c.events)
+        action = c.action._replace(vcpu=v) if c.per_vcpu else c.action
+        own = z3.And(self.cond(c.when, env, v), self.cond(c.local, env, v))
+        return Template(action, c.case, own if guard is None else z3.And(guard, own), upd, events)
 
-    def _fill(self, env: Env, v: int, bits: int) -> dict[str, Expr]:
-        return {f"tlb{v}_{b}": z3.BoolVal(True) for b in _bits(bits)}
+    def templates(self, env: Env) -> list[Template]:
+        s, cmds = self.s, self.commands
+        out = [self.template(c, env, -1) for c in cmds.updater]
+        out += [self.template(c, env, -1) for per in cmds.propagate for c in per]
+        for v in range(s.vcpus):
+            out += [self.template(cmds.tlbi[t], env, v) for t in sorted(cmds.tlbi)]
+            for (ai, _ti), g in sorted(cmds.walks.items()):
+                if ai in self.addrs:
+                    start = self.cond(g.local, env, v)
+                    out += [self.template(c, env, v, start) for c in g.cases]
+            nt = len(s.tables)
+            for code, g in sorted(cmds.steps.items(), key=lambda kv: ((kv[0] - 1) % nt, (kv[0] - 1) // nt)):
+                if (code - 1) // nt in self.addrs:
+                    step = self.cond(g.local, env, v)
+                    out += [self.template(c, env, v, step) for c in g.cases]
+        return out
 
     # ---- lookups (state predicates) ------------------------------------------------------
-    def lookups(self, env: Env) -> list[tuple[tuple, str, str, Expr]]:
-        """``(("l", v, a), property, cause, condition)`` for every lookup event (step.lookup_events)."""
-        s = self.s
-        out: list[tuple[tuple, str, str, Expr]] = []
+    def lookups(self, env: Env) -> list[tuple[Action, str, str, Expr]]:
+        """``(("l", v, a), property, cause, condition)`` for every lookup event."""
+        out: list[tuple[Action, str, str, Expr]] = []
         for ai in self.addrs:
-            match = _bits(s.match_mask[ai])
-            trans = s.trans[ai]
-            mem = self._memory(env, ai)
-            for v in range(s.vcpus):
-                own = {b: env[f"tlb{v}_{b}"] for b in match}
-                action = ("l", v, ai)
-                pairs: dict[str, list[Expr]] = {}
-                for k, b1 in enumerate(match):
-                    for b2 in match[k + 1:]:
-                        cause = conflict_cause(s, 1 << b1 | 1 << b2, ai)
-                        if cause:
-                            pairs.setdefault(cause, []).append(z3.And(own[b1], own[b2]))
-                # rows 6-8, 15, 17-19: a lookup reports its strongest cause (step.CONFLICT_ORDER)
-                ranked = sorted(pairs, key=lambda c: -CONFLICT_ORDER[c])
-                for i, cause in enumerate(ranked):
-                    stronger = [x for c in ranked[:i] for x in pairs[c]]
-                    out.append((action, "tlb-conflict", cause, z3.And(_any(pairs[cause]), z3.Not(_any(stronger)))))
-                late = [own[b] for b in match if s.not_final[ai] >> b & 1]  # RGPPYH, rows 9/10
-                out.append((action, "stale-translation", "after-completion", z3.And(env["pc"] == s.end, _any(late))))
-                incoherent = []  # ITHWDH, RWHZWS
-                for b1 in match:
-                    differ = [env[f"tlb{u}_{b2}"] for u in range(s.vcpus) for b2 in match if trans[b2] != trans[b1]]
-                    differ += [cond for cond, val in mem if val is not None and val != trans[b1]]
-                    incoherent.append(z3.And(own[b1], _any(differ)))
-                out.append((action, "stale-translation", "incoherent", _any(incoherent)))
-        return out
-
-    def _memory(self, env: Env, ai: int) -> list[tuple[Expr, tuple[int, str] | None]]:
-        """step.memory_translation as cases: (condition, translation or None)."""
-        s = self.s
-        a = s.addresses[ai]
-        out: list[tuple[Expr, tuple[int, str] | None]] = []
-
-        def walk(ti: int, cond: Expr) -> None:
-            freed = self.pc_in(env, [p for p in range(s.end + 1) if ti in s.freed[p]])
-            out.append((z3.And(cond, freed), None))
-            loc = s.walk_loc[(ti, ai)]
-            wi = s.wloc_index.get(loc)
-            descs: list[Descriptor] = s.versions[loc] if wi is not None else [s.initial.get(loc, INVALID)]
-            for ver, desc in enumerate(descs):
-                c = z3.And(cond, z3.Not(freed), env[f"vis{wi}"] == ver if wi is not None else z3.BoolVal(True))
-                if desc.kind == "table":
-                    walk(s.tables.index(desc.next_table), c)
-                elif desc.is_leaf and desc.af == 1:
-                    val = (desc.oa + (a - s.loc_base(loc)), desc.attr)
-                    faults = [ci for ci in range(len(s.choices))
-                              if desc.nt and s.honours[ci] and self.choice_nt_always[ci]]
-                    out.append((z3.And(c, z3.Not(self.ci_in(env, faults)) if faults else z3.BoolVal(True)), val))
-
-        walk(s.root, z3.BoolVal(True))
+            c = self.commands.lookups[ai]
+            for v in range(self.s.vcpus):
+                local = self.cond(c.local, env, v)
+                action = c.action._replace(vcpu=v)
+                for e in c.events:
+                    out.append((action, e.prop, e.cause, z3.And(local, self.cond(e.cond, env, v))))
         return out
 
 

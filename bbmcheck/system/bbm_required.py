@@ -20,12 +20,17 @@ pointer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from ..arch.barriers import FULL_DSB, STORE_DSB
 from ..arch.classify import Protocol, classify
 from ..arch.descriptors import Descriptor, human_size, size_at
 from ..arch.tlbi import TLBI_OPS
 from ..sequences.schema import Instr, Loc
-from .build import FULL_DSB, INVALID, STORE_DSB, System, _leaf_levels
+from .scope import INVALID, removes
+
+if TYPE_CHECKING:
+    from .build import System
 
 RULES = "RWHZWS, RDDMVT, RKFLJB, RPVTFW"
 
@@ -55,18 +60,8 @@ class _Window:
 
 def _covers(s: System, item: Item, ins: Instr) -> bool:
     """Whether the broadcast TLBI ``ins`` removes ``item`` (spec §2.3, RSQXYZ)."""
-    op = TLBI_OPS[ins.option]
     kind, base, level, below = item
-    if not op.broadcast:
-        return False  # the updater's PE runs no observer vCPU: a local TLBI reaches none (IDMCXY)
-    if ins.ipa is not None and not base <= ins.ipa < base + size_at(level):
-        return False
-    ttl = ins.ttl
-    if kind == "s2":
-        return op.s2_leaf and (ttl is None or ttl == level)
-    if kind == "comb":
-        return op.combined and (ttl is None or ttl == level)
-    return op.walk and (ttl is None or (ins.ipa is not None and ttl in _leaf_levels(s, below, ins.ipa)))
+    return removes(s, ins, kind, base, level, below)
 
 
 def _item_text(item: Item) -> str:

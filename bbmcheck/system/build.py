@@ -9,17 +9,19 @@ each instruction, and the address-space layout (table bases, representative addr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from ..arch.barriers import FULL_DSB, STORE_DSB
 from ..arch.config import Choices, ChoiceSpace, Config, FeatBBM, L2Nt
 from ..arch.descriptors import ENTRIES_PER_TABLE, Descriptor, index_at, size_at
 from ..arch.tlbi import TLBI_OPS
 from ..errors import InputError
 from ..sequences.schema import Instr, Loc, Sequence
+from .bbm_required import bbm_events
 from .partition import Partition
+from .scope import INVALID, descs_at, removes
 
-INVALID = Descriptor("invalid")
-FULL_DSB = ("sy", "ish", "osh")  # complete TLBIs (RDDMVT step 4) and make stores visible
-STORE_DSB = FULL_DSB + ("st", "ishst", "oshst")  # make stores visible to walkers (RDDMVT steps 2, 6)
+__all__ = ["FULL_DSB", "INVALID", "STORE_DSB", "System", "build"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,25 @@ def _size_text(level: int) -> str:
     return {0: "512G", 1: "1G", 2: "2M", 3: "4K"}[level]
 
 
+class Read(NamedTuple):
+    """What a walk finds in one version of an entry: ``kind`` "I" invalid, "T" a table (``walk_bit``
+    the pointer's walk-cache bit, ``next_table`` its index), "A" a leaf with AF=0, "L" a leaf with
+    AF=1 (``entries`` the TLB bits it may fill, ``shadow`` the nT shadow's bit, ``here`` the
+    translation of the address, ``content`` the entry's)."""
+
+    kind: str
+    loc: Loc | None = None
+    ver: int = 0
+    walk_bit: int = -1
+    next_table: int = -1
+    entries: int = 0
+    shadow: int = 0
+    block_nt: bool = False
+    nt_page: bool = False
+    content: tuple[int, int, int, str, str] | None = None
+    here: tuple[int, str] | None = None
+
+
 @dataclass
 class System:
     seq: Sequence
@@ -119,16 +140,11 @@ class System:
     choice_members: dict[Choices, list[Choices]] = field(default_factory=dict)
     universe: list[Choices] = field(default_factory=list)
     # ---- hot-path tables (see _hot_tables) ----
-    reads: dict[tuple[int, int], tuple[int, list[tuple]]] = field(default_factory=dict)
+    reads: dict[tuple[int, int], tuple[int, list[Read]]] = field(default_factory=dict)
     trans: list[dict[int, tuple[int, str]]] = field(default_factory=list)  # addr -> leaf bit -> (OA at addr, attr)
     differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
     not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
-    shadow_mask: int = 0
-    conflict_cache: dict[tuple[int, int], str | None] = field(default_factory=dict)
-    mem_cache: dict[tuple, tuple[int, str] | None] = field(default_factory=dict)
-    bits_cache: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    observe_cache: dict[tuple, list] = field(default_factory=dict)
-    starts_cache: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    compiled: object = None  # the interpreter's compiled commands (system/step.py machine())
     level_rank: int = 0
     may_abort: bool = True  # the level permits TLB conflict aborts for size changes
     honours: list[bool] = field(default_factory=list)  # choice class -> nT=1 is honoured
@@ -203,8 +219,6 @@ def all_versions(initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descri
 
 
 def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
-    from .bbm_required import bbm_events  # local import: bbm_required imports System's helpers
-
     tables = tuple(sorted(t.name for t in seq.tables))
     levels = {t.name: t.level for t in seq.tables}
     root_name = next(t.name for t in seq.tables if t.root)
@@ -352,16 +366,12 @@ def _layout_walks(s: System) -> None:
                 s.walk_loc[(ti, ai)] = Loc(name, index_at(lvl, a))
 
 
-def _descs_at(s: System, loc: Loc) -> list[Descriptor]:
-    return s.versions.get(loc, [s.initial.get(loc, INVALID)])
-
-
 def _entry_universe(s: System) -> None:
     leaf: list[LeafEntry] = []
     walk: list[WalkEntry] = []
     kinds = ("s2", "comb") if s.track_stage1 else ("s2",)
     for loc in sorted(set(s.walk_loc.values())):
-        for ver, desc in enumerate(_descs_at(s, loc)):
+        for ver, desc in enumerate(descs_at(s, loc)):
             if desc.is_leaf and desc.af == 1:
                 for kind in kinds + (("shadow",) if desc.nt else ()):
                     e = s.leaf_entry(loc, ver, kind)
@@ -401,56 +411,27 @@ def _tlbi_tables(s: System) -> None:
                 continue  # the updater's PE runs no observer vCPU: a local TLBI reaches none (IDMCXY)
             issued.append(pc)
 
-            def in_scope(base: int, level: int, below: str | None, ipa: int | None = ins.ipa,
-                         ttl: int | None = ins.ttl) -> bool:
-                """Whether the TLBI must remove an entry at ``level`` mapping from ``base``: a leaf
-                (``below`` None) or a cached pointer to table ``below``."""
-                if ipa is not None and not base <= ipa < base + size_at(level):
-                    return False
-                if ttl is None:
-                    return True
-                # RSQXYZ: TTL names the level of the leaf the walk for the address ends at; if it is
-                # wrong, nothing need be invalidated. A leaf entry is in scope when it is at that
-                # level; a table pointer only when a leaf at that level lies below it for the address.
-                if below is None:
-                    return level == ttl
-                return ipa is not None and ttl in _leaf_levels(s, below, ipa)
-
             leaf_kill = 0
             for i, e in enumerate(s.leaf_entries):
-                wanted = op.combined if e.kind == "comb" else op.s2_leaf
-                if wanted and in_scope(e.base, e.level, None):
+                if removes(s, ins, "comb" if e.kind == "comb" else "s2", e.base, e.level):
                     leaf_kill |= 1 << i
             walk_kill = 0
             for i, w in enumerate(s.walk_entries):
-                if op.walk and in_scope(w.base, w.level, w.next_table):
+                if removes(s, ins, "walk", w.base, w.level, w.next_table):
                     walk_kill |= 1 << i
             kills = set()
             for (ti, ai) in s.walk_loc:
                 name = s.tables[ti]
                 lvl = s.table_level[name]
-                if ti == s.root or not op.walk:
+                if ti == s.root:
                     continue
                 a = s.addresses[ai]
                 parent_base = a - a % size_at(lvl - 1)
-                if in_scope(parent_base, lvl - 1, name):
+                if removes(s, ins, "walk", parent_base, lvl - 1, name):
                     kills.add((ai, ti))
             s.tlbi_leaf_kill[pc] = leaf_kill
             s.tlbi_walk_kill[pc] = walk_kill
             s.tlbi_kills_walk[pc] = kills
-
-
-def _leaf_levels(s: System, table: str, ipa: int) -> set[int]:
-    """Levels of every leaf any version of the tables puts under ``table`` for ``ipa``."""
-    lvl = s.table_level[table]
-    loc = Loc(table, index_at(lvl, ipa))
-    out: set[int] = set()
-    for desc in _descs_at(s, loc):
-        if desc.is_leaf:
-            out.add(lvl)
-        elif desc.kind == "table":
-            out |= _leaf_levels(s, desc.next_table, ipa)
-    return out
 
 
 def _walk_final(s: System, a: int, mem: dict[Loc, tuple[Descriptor, int]]) -> tuple[Loc, Descriptor, int] | None:
@@ -503,24 +484,25 @@ def _hot_tables(s: System) -> None:
     """Precompute, per (table, address) and per version of the entry read, what a walk step does,
     and per address the masks the lookup checks use, so step() does no descriptor work."""
     for (ti, ai), loc in s.walk_loc.items():
-        outcomes: list[tuple] = []
-        for ver, desc in enumerate(_descs_at(s, loc)):
+        outcomes: list[Read] = []
+        for ver, desc in enumerate(descs_at(s, loc)):
             if not desc.valid:
-                outcomes.append(("I",))
+                outcomes.append(Read("I", loc, ver))
             elif desc.kind == "table":
-                outcomes.append(("T", s.walk_bit[s.walk_entry(loc, desc)], s.tables.index(desc.next_table)))
+                outcomes.append(Read("T", loc, ver, walk_bit=s.walk_bit[s.walk_entry(loc, desc)],
+                                     next_table=s.tables.index(desc.next_table)))
             elif desc.af == 0:
-                outcomes.append(("A", loc, ver))
+                outcomes.append(Read("A", loc, ver))
             else:
                 bits = 1 << s.leaf_bit[s.leaf_entry(loc, ver, "s2")]
                 if s.track_stage1:
                     bits |= 1 << s.leaf_bit[s.leaf_entry(loc, ver, "comb")]
                 shadow = 1 << s.leaf_bit[s.leaf_entry(loc, ver, "shadow")] if desc.nt else 0
-                here = (desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)
-                block_nt = desc.nt and desc.kind == "block"
-                nt_page = desc.nt and desc.kind != "block"  # IPJZBK: no nT outside block descriptors
-                outcomes.append(("L", bits, shadow, block_nt, s.leaf_entry(loc, ver, "s2").content, here, loc, ver,
-                                 nt_page))
+                outcomes.append(Read("L", loc, ver, entries=bits, shadow=shadow,
+                                     block_nt=desc.nt and desc.kind == "block",
+                                     nt_page=desc.nt and desc.kind != "block",  # IPJZBK: nT only in blocks
+                                     content=s.leaf_entry(loc, ver, "s2").content,
+                                     here=(desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)))
         s.reads[(ti, ai)] = (s.wloc_index.get(loc, -1), outcomes)
     for ai, a in enumerate(s.addresses):
         trans = {b: (e.oa_at(a), e.attr) for b, e in enumerate(s.leaf_entries) if s.match_mask[ai] >> b & 1}
@@ -537,4 +519,3 @@ def _hot_tables(s: System) -> None:
                                    if (trans[b][0], trans[b][1], s.leaf_entries[b].perm) != same))
         else:
             s.not_final.append(sum(1 << b for b in trans if s.leaf_entries[b].content != final))
-    s.shadow_mask = sum(1 << b for b, e in enumerate(s.leaf_entries) if e.kind == "shadow")

@@ -6,35 +6,12 @@ way and cites the same rule.
 
 from __future__ import annotations
 
+from ..arch.barriers import FULL_DSB, STORE_DSB
+from ..arch.rules import CAUSES, ROWS
 from ..arch.tlbi import TLBI_OPS
-from .build import FULL_DSB, STORE_DSB, System
-from .step import Action, State, _bits
-
-CAUSES: dict[str, tuple[str, str, str]] = {
-    # cause -> (severity, text, rules)
-    "invalid": ("warning", "translation fault: the walk reads an invalid entry", "IWZCBG"),
-    "nt-fault": ("warning", "translation fault on an nT=1 block (IMPLEMENTATION DEFINED)", "RMRRPW"),
-    "rmrrpw": ("error", "TLB conflict abort possible: an nT=1 block is used while an overlapping entry "
-               "is cached; at stage 2 it is taken to EL2, which KVM of the seed's era treats as fatal",
-               "RMRRPW, R_FWRMB"),
-    "oa-attr": ("error", "TLB conflict abort or amalgamation: matching entries differ in output address or "
-                "memory attributes", "RFVQCK, RWHZWS"),
-    "size": ("error", "TLB conflict abort possible: matching entries differ in block size; at stage 2 it is "
-             "taken to EL2", "RFVQCK, I_HYQMB, R_FWRMB"),
-    "nt-shadow": ("warning", "TLB conflict abort possible: an nT=1 entry cached as a shadow and the nT=0 "
-                  "entry stored after nT was cleared both match: no TLBI issued after the clear has removed "
-                  "the shadow yet",
-                  "I_HYQMB, spec §8.2 item 3"),
-    "freed": ("error", "the walk reads a table page that was freed (it may hold anything now)", "RRVJDB, RLXHLD"),
-    "after-completion": ("error", "a TLB entry that differs from the final mapping is used after the "
-                         "sequence completed", "RGPPYH, RFFWJK"),
-    "incoherent": ("error", "two translations of one address exist at once with different output "
-                   "addresses or attributes", "ITHWDH, RWHZWS"),
-    "nt-store-l0": ("error", "an nT=1 block is stored without FEAT_BBML1 (bit 16 is RES0)", "RDFJNG"),
-    "nt-not-block": ("error", "nT is set on a descriptor that is not a block", "IPJZBK"),
-    "nt-walk-l0": ("error", "a walk reads an nT=1 block without FEAT_BBML1: UNPREDICTABLE", "RDFJNG"),
-    "new-mapping": ("info", "translates through the final mapping", "RDDMVT step 5"),
-}
+from .build import System
+from .state import Action, Event, State, bits
+from .step import machine
 
 
 def cause_info(s: System, cause: str) -> tuple[str, str, str]:
@@ -43,24 +20,26 @@ def cause_info(s: System, cause: str) -> tuple[str, str, str]:
         _, pc, k = cause.split(":")
         msg, rules = s.bbm_events[int(pc)][int(k)]
         return ("error", f"line {s.program[int(pc)].line}: {msg}", rules)
-    return CAUSES[cause]
+    c = CAUSES[cause]
+    return (c.severity, c.text, c.rules)
 
 
 def action_code(action: Action) -> str:
-    return action[0] + ".".join(str(x) for x in action[1:])
+    return action.kind.value + ".".join(str(x) for x in action.args)
 
 
 def parse_action_code(code: str) -> Action:
-    kind, rest = code[0], code[1:]
-    return (kind, *(int(x) for x in rest.split("."))) if rest else (kind,)
+    """The inverse of ``action_code``; ValueError for a code no action has."""
+    kind, rest = code[:1], code[1:]
+    return Action.of(kind, *(int(x) for x in rest.split("."))) if rest else Action.of(kind)
 
 
 def actor(action: Action) -> str:
-    if action[0] == "u":
+    if action.kind == "u":
         return "updater"
-    if action[0] == "p":
+    if action.kind == "p":
         return "memory"
-    return f"vCPU{action[1]}"
+    return f"vCPU{action.vcpu}"
 
 
 def describe_action(s: System, st: State, action: Action) -> tuple[str, int | None]:
@@ -70,8 +49,8 @@ def describe_action(s: System, st: State, action: Action) -> tuple[str, int | No
         ins = s.program[pc]
         return f"{ins.text}", ins.line
     if kind == "p":
-        loc = s.wlocs[action[1]]
-        ver = st[2][action[1]] + 1
+        loc = s.wlocs[action.arg]
+        ver = st.vis[action.arg] + 1
         return f"store to {loc.text()} becomes visible to walkers: {s.versions[loc][ver].text()}", None
     if kind == "t":
         ins = s.program[action[2]]
@@ -93,7 +72,7 @@ def describe_action(s: System, st: State, action: Action) -> tuple[str, int | No
     return repr(action), None
 
 
-def describe_event(s: System, event: tuple) -> str:
+def describe_event(s: System, event: Event) -> str:
     prop, v, ai, cause = event
     _sev, text, rules = cause_info(s, cause)
     who = f"vCPU{v} " if v >= 0 else ""
@@ -101,7 +80,7 @@ def describe_event(s: System, event: tuple) -> str:
     return f"{prop}: {who}{where}{text} ({rules})"
 
 
-def explain_step(s: System, st: State, action: Action, nxt: State, events: list[tuple]) -> str:
+def explain_step(s: System, st: State, action: Action, nxt: State, events: list[Event]) -> str:
     """One sentence on what the step did and the Arm rule that allows it."""
     kind = action[0]
     if kind == "u":
@@ -132,7 +111,7 @@ def explain_step(s: System, st: State, action: Action, nxt: State, events: list[
             return (f"Table page {ins.table} goes back to the allocator and may be reused with any contents "
                     "(spec §5.3).")
     if kind == "p":
-        loc = s.wlocs[action[1]]
+        loc = s.wlocs[action.arg]
         return (f"The store to {loc.text()} reaches the walkers before any DSB forces it (spec §5.2: a store "
                 "is visible at some moment after it executes).")
     if kind == "t":
@@ -146,30 +125,34 @@ def explain_step(s: System, st: State, action: Action, nxt: State, events: list[
             w = st[3][action[1]][2] - 1
             ai, ti = w // len(s.tables), w % len(s.tables)
         where = f"vCPU{action[1]} reads {s.tables[ti]} for IPA {s.addresses[ai]:#x}"
-        if ti in s.freed[st[1]]:
-            return f"{where}, a freed table page (RRVJDB: walk caches and walk registers may hold it)."
+        command = machine(s).fired(st, action).command
+        if command.what == "read-freed":
+            return f"{where}, a freed table page ({_row(command.row)}: walk caches and walk registers may hold it)."
         loc = s.walk_loc[(ti, ai)]
         desc, _ = s.value(loc, st[2])
-        seen = f"{where} and sees {loc.text()} = {desc.text()}"
-        if not desc.valid:
-            return f"{seen}: a translation fault; nothing is cached (IWZCBG)."
-        if desc.kind == "table":
-            return f"{seen}: the walk goes on, and the table pointer may be cached in the walk cache (RRVJDB)."
-        if desc.af == 0:
-            return f"{seen}: an Access flag fault; AF=0 entries are never cached (RXFXTY)."
-        if any(ev[0] in ("invalid-window",) for ev in events):
-            return f"{seen}: the PE takes a Translation fault on the nT=1 block (RMRRPW, IMPLEMENTATION DEFINED)."
-        added = _bits(nxt[3][action[1]][0] & ~st[3][action[1]][0])
-        if desc.nt and not added:
-            return f"{seen}: it translates through the nT=1 block without caching it (RMRRPW)."
-        if desc.nt and all(s.leaf_entries[b].kind == "shadow" for b in added):
-            return (f"{seen}: it translates through the nT=1 block and caches it as a non-conflicting shadow "
-                    "entry (SMMU §3.21.1, spec §3.3).")
-        return f"{seen}: it translates, and the entry may be cached at any time (RFFWJK, INDFND)."
+        return f"{where} and sees {loc.text()} = {desc.text()}: {READS[command.what]} ({_row(command.row)})."
     if kind == "e":
         return f"vCPU{action[1]} evicts an entry; an unlocked entry may be evicted at any time (IYGYRY)."
     if kind == "l":
-        n = bin(st[3][action[1]][0] & s.match_mask[action[2]]).count("1")
+        n = len(bits(st[3][action[1]][0] & s.match_mask[action[2]]))
         return (f"vCPU{action[1]} accesses IPA {s.addresses[action[2]]:#x}; its TLB holds {n} matching "
                 f"entr{'y' if n == 1 else 'ies'} (RFVQCK: several matches may abort or be used).")
     return repr(action)
+
+
+# what a walk read did, by the command that fired (system/commands.py ``what``)
+READS = {
+    "read-invalid": "a translation fault; nothing is cached",
+    "read-table": "the walk goes on, and the table pointer may be cached in the walk cache",
+    "read-af0": "an Access flag fault; AF=0 entries are never cached",
+    "read-leaf": "it translates, and the entry may be cached at any time",
+    "read-nt-fault": "the PE takes a Translation fault on the nT=1 block (IMPLEMENTATION DEFINED)",
+    "read-nt-uncached": "it translates through the nT=1 block without caching it",
+    "read-nt-shadow": "it translates through the nT=1 block and caches it as a non-conflicting shadow entry "
+                      "(SMMU §3.21.1, spec §3.3)",
+}
+
+
+def _row(row: int | None) -> str:
+    """The rule ids of a spec §9.3 row, as a finding cites them."""
+    return ROWS[row].rules if row is not None else ""

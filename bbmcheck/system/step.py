@@ -1,348 +1,579 @@
-"""The transition relation: every action of the updater, the memory system and each vCPU.
+"""The concrete interpreter of the transition relation (``system/commands.py``).
 
-A state is ``(choice, pc, vis, vcpus)``:
+The commands are compiled once per system into closures over the integers of a :class:`State`, so
+the search loop does integer work; nothing here decides what the architecture permits. Guards that
+read only the class, the pc and the visible stores are memoized on those three, which is also how
+a walk step finds its case (the version of the entry it reads) without scanning.
 
-* ``choice`` indexes ``System.choices`` (the implementation being explored);
-* ``pc`` counts the updater's executed instructions;
-* ``vis[i]`` is how many of the stores to written entry ``System.wlocs[i]`` walkers can see
-  (spec §5.2: a store becomes visible at some moment after it executes, surely at the next DSB);
-* ``vcpus[v] = (tlb, walkcache, walk, applied)``: bit sets over ``System.leaf_entries`` and
-  ``System.walk_entries``, the in-flight walk (0, or 1 + address * tables + table), and the bit set
-  of pending broadcast TLBIs (by instruction index) that have already acted on this PE.
-
-Pending TLBIs and freed tables are functions of ``pc`` and are not stored. Actions are tuples:
-``("u",)`` updater, ``("p", i)`` a store to wloc i becomes visible, ``("t", v, pc)`` a pending TLBI
-acts on vCPU v, ``("w", v, a, table)`` vCPU v starts a walk of address a at table (the root, or a
-cached table pointer), ``("s", v)`` the walk reads its next level, ``("e", v, kind, bit)`` evict,
-``("l", v, a)`` a lookup (changes nothing; its events are checked on every state).
-Events are tuples ``(property, vcpu, address index, cause)``; witnesses use property "witness".
+Actions (``state.Action``): ``u`` updater, ``p`` a store becomes visible, ``t`` a pending TLBI acts
+on a vCPU, ``w`` a walk starts at the root or at a cached table pointer, ``s`` the walk reads its
+next level, ``e`` an eviction, ``l`` a lookup (changes nothing; its events are checked on every
+state). Events (``state.Event``) name the property, the vCPU, the address and the cause.
 """
 
 from __future__ import annotations
 
-from ..arch.config import NtCache, NtFault, Rmrrpw
-from .build import FULL_DSB, STORE_DSB, System, honours_nt
+from collections.abc import Callable
 
-State = tuple  # (choice, pc, vis, vcpus)
-Action = tuple
-Event = tuple
+from .build import System
+from .commands import (
+    All,
+    AnyOf,
+    AnyTlb,
+    Applied,
+    ChoiceIn,
+    ClearApplied,
+    ClearTlb,
+    ClearWc,
+    Command,
+    Commands,
+    Cond,
+    DropWalk,
+    EachVcpu,
+    Effect,
+    FillTlb,
+    FillWc,
+    Group,
+    MarkApplied,
+    Not,
+    PcIn,
+    SetAllVis,
+    SetPc,
+    SetVis,
+    SetWalk,
+    TlbAll,
+    TlbAny,
+    VisAtLeast,
+    VisIs,
+    WalkIs,
+    WcAny,
+    When,
+    build_commands,
+    is_global,
+)
+from .state import IDLE, Action, Event, Kind, State, Vcpu, bits
+
+__all__ = ["Action", "Event", "State", "Vcpu", "actions", "canonical", "initial_states", "lookup_events",
+           "machine", "observe", "step"]
+
+_bits = bits  # the old private name, still imported by trace/itf.py (state.bits is the public one)
+Test = Callable[[State, Vcpu], bool]
+_UPDATE, _PROPAGATE, _WALK, _STEP, _LOOKUP = Kind.UPDATE, Kind.PROPAGATE, Kind.WALK, Kind.STEP, Kind.LOOKUP
+_new = tuple.__new__
 
 
 def initial_states(s: System) -> list[State]:
     vis0 = (0,) * len(s.wlocs)
-    empty = ((0, 0, 0, 0),) * s.vcpus
-    return [(ci, 0, vis0, empty) for ci in range(len(s.choices))]
+    empty = (IDLE,) * s.vcpus
+    return [State(ci, 0, vis0, empty) for ci in range(len(s.choices))]
 
 
 def canonical(st: State) -> State:
-    """vCPUs are interchangeable: the visited-set key sorts them (symmetry reduction)."""
-    return (st[0], st[1], st[2], tuple(sorted(st[3])))
+    """vCPUs are interchangeable: the visited-set key sorts them (symmetry reduction). A state whose
+    vCPUs are already in order is its own key."""
+    vcpus = st[3]
+    n = len(vcpus)
+    if n == 2:
+        if vcpus[0] <= vcpus[1]:
+            return st
+        return _new(State, (st[0], st[1], st[2], (vcpus[1], vcpus[0])))
+    if n == 3:
+        if vcpus[0] <= vcpus[1] <= vcpus[2]:
+            return st
+    elif n < 2:
+        return st
+    return _new(State, (st[0], st[1], st[2], tuple(sorted(vcpus))))
+
+
+# ---- compiling conditions -------------------------------------------------------------------------
+
+
+def _true(st: State, vc: Vcpu) -> bool:
+    return True
+
+
+def _false(st: State, vc: Vcpu) -> bool:
+    return False
+
+
+def compile_cond(c: Cond) -> Test:
+    """A closure deciding ``c`` in a state, for the acting vCPU ``vc``."""
+    if isinstance(c, All | AnyOf):
+        fs = [compile_cond(x) for x in c.conds]
+        if not fs:
+            return _true if isinstance(c, All) else _false
+        if len(fs) == 1:
+            return fs[0]
+        if isinstance(c, All):
+            if len(fs) == 2:
+                f1, f2 = fs
+                return lambda st, vc: f1(st, vc) and f2(st, vc)
+            return lambda st, vc: all(f(st, vc) for f in fs)
+        return lambda st, vc: any(f(st, vc) for f in fs)
+    if isinstance(c, Not):
+        f = compile_cond(c.cond)
+        return lambda st, vc: not f(st, vc)
+    if isinstance(c, PcIn):
+        pcs = c.pcs
+        return lambda st, vc: st[1] in pcs
+    if isinstance(c, ChoiceIn):
+        classes = c.classes
+        return lambda st, vc: st[0] in classes
+    if isinstance(c, VisIs):
+        i, n = c.entry, c.n
+        return lambda st, vc: st[2][i] == n
+    if isinstance(c, VisAtLeast):
+        i, n = c.entry, c.n
+        return lambda st, vc: st[2][i] >= n
+    if isinstance(c, WalkIs):
+        code = c.code
+        return lambda st, vc: vc[2] == code
+    if isinstance(c, WcAny):
+        m = c.mask
+        return lambda st, vc: bool(vc[1] & m)
+    if isinstance(c, TlbAny):
+        m = c.mask
+        return lambda st, vc: bool(vc[0] & m)
+    if isinstance(c, TlbAll):
+        m = c.mask
+        return lambda st, vc: vc[0] & m == m
+    if isinstance(c, AnyTlb):
+        m = c.mask
+
+        def any_tlb(st: State, vc: Vcpu) -> bool:
+            for other in st[3]:
+                if other[0] & m:
+                    return True
+            return False
+        return any_tlb
+    if isinstance(c, Applied):
+        t = c.tlbi
+        return lambda st, vc: bool(vc[3] >> t & 1)
+    raise TypeError(f"not a condition: {c!r}")
+
+
+def _own_tlb_support(c: Cond) -> int | None:
+    """The TLB bits ``c`` reads when it reads nothing but the acting vCPU's TLB, else None."""
+    if isinstance(c, TlbAny | TlbAll):
+        return c.mask
+    if isinstance(c, Not):
+        return _own_tlb_support(c.cond)
+    if isinstance(c, All | AnyOf):
+        support = 0
+        for x in c.conds:
+            got = _own_tlb_support(x)
+            if got is None:
+                return None
+            support |= got
+        return support
+    return None
+
+
+def compile_event_cond(c: Cond) -> Test | None:
+    """None for a condition that always holds; a condition on the acting TLB alone is memoized on
+    the bits it reads (the lookups' conflict pairs)."""
+    if c == All(()):
+        return None
+    f = compile_cond(c)
+    support = _own_tlb_support(c)
+    if support is None:
+        return f
+    memo: dict[int, bool] = {}
+
+    def on_tlb(st: State, vc: Vcpu) -> bool:
+        key = vc[0] & support
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = f(st, vc)
+        return got
+    return on_tlb
+
+
+# ---- compiling effects ----------------------------------------------------------------------------
+
+VcpuUpdate = Callable[[State, Vcpu], Vcpu]
+
+
+def compile_vcpu_effects(effects: tuple[Effect, ...]) -> VcpuUpdate:
+    """The vCPU effects, in order, as one closure: runs of unconditional assignments fold into
+    masks; the condition of a ``When`` reads the vCPU before the command."""
+    segments: list[tuple[Test | None, VcpuUpdate]] = []
+    run: list[Effect] = []
+    for e in effects:
+        if isinstance(e, When):
+            if run:
+                segments.append((None, _folded(tuple(run))))
+                run = []
+            segments.append((compile_cond(e.cond), compile_vcpu_effects(e.effects)))
+        else:
+            run.append(e)
+    if run:
+        segments.append((None, _folded(tuple(run))))
+    if len(segments) == 1 and segments[0][0] is None:
+        return segments[0][1]
+
+    def in_order(st: State, vc: Vcpu) -> Vcpu:
+        out = vc
+        for test, upd in segments:
+            if test is None or test(st, vc):
+                out = upd(st, out)
+        return out
+    return in_order
+
+
+def _folded(effects: tuple[Effect, ...]) -> VcpuUpdate:
+    """Unconditional vCPU assignments as masks: ``tlb = tlb & ta | to`` and so on."""
+    ta, to, wa, wo, aa, ao = -1, 0, -1, 0, -1, 0
+    walk_set: int | None = None
+    drop: frozenset[int] = frozenset()
+    for e in effects:
+        if isinstance(e, ClearTlb):
+            ta &= ~e.mask
+            to &= ~e.mask
+        elif isinstance(e, FillTlb):
+            to |= e.mask
+        elif isinstance(e, ClearWc):
+            wa &= ~e.mask
+            wo &= ~e.mask
+        elif isinstance(e, FillWc):
+            wo |= e.mask
+        elif isinstance(e, SetWalk):
+            walk_set, drop = e.code, frozenset()
+        elif isinstance(e, DropWalk):
+            if walk_set is None:
+                drop |= e.codes
+            elif walk_set in e.codes:
+                walk_set = 0
+        elif isinstance(e, MarkApplied):
+            ao |= 1 << e.tlbi
+        elif isinstance(e, ClearApplied):
+            aa, ao = 0, 0
+        else:
+            raise TypeError(f"not a vCPU effect: {e!r}")
+    if walk_set is not None and ta == -1 and wa == -1 and aa == -1 and not ao:
+        ws = walk_set  # a walk step: fill, move the walk
+
+        def read(st: State, vc: Vcpu) -> Vcpu:
+            return _new(Vcpu, (vc[0] | to, vc[1] | wo, ws, vc[3]))
+        return read
+
+    def direct(st: State, vc: Vcpu) -> Vcpu:
+        walk = vc[2]
+        if walk_set is not None:
+            walk = walk_set
+        elif walk in drop:
+            walk = 0
+        return _new(Vcpu, ((vc[0] & ta) | to, (vc[1] & wa) | wo, walk, (vc[3] & aa) | ao))
+    return direct
+
+
+GlobalUpdate = Callable[[State], State]
+
+
+def compile_global_effects(effects: tuple[Effect, ...]) -> GlobalUpdate:
+    parts: list[Callable[[State], State]] = []
+    for e in effects:
+        if isinstance(e, SetPc):
+            pc = e.pc
+            parts.append(lambda st, pc=pc: _new(State, (st[0], pc, st[2], st[3])))  # type: ignore[misc]
+        elif isinstance(e, SetVis):
+            i, n = e.entry, e.n
+            parts.append(lambda st, i=i, n=n: _new(State, (st[0], st[1], st[2][:i] + (n,) + st[2][i + 1:],  # type: ignore[misc]
+                                                           st[3])))
+        elif isinstance(e, SetAllVis):
+            counts = e.counts
+            parts.append(lambda st, counts=counts: _new(State, (st[0], st[1], counts, st[3])))  # type: ignore[misc]
+        elif isinstance(e, EachVcpu):
+            upd = compile_vcpu_effects(e.effects)
+            parts.append(lambda st, upd=upd: _new(State, (st[0], st[1], st[2],  # type: ignore[misc]
+                                                          tuple(upd(st, vc) for vc in st[3]))))
+        else:
+            raise TypeError(f"not a global effect: {e!r}")
+
+    def apply(st: State) -> State:
+        for part in parts:
+            st = part(st)
+        return st
+    return apply
+
+
+# ---- compiled commands ----------------------------------------------------------------------------
+
+EventSpec = tuple[str, str, Test | None, int]  # property, cause, test, AnyTlb mask (0: none)
+
+
+def _vcpu_only(effects: tuple[Effect, ...]) -> bool:
+    """Whether the effects' conditions read nothing but the acting vCPU."""
+    for e in effects:
+        if isinstance(e, When):
+            if not _local(e.cond) or not _vcpu_only(e.effects):
+                return False
+        elif isinstance(e, EachVcpu):
+            return False
+    return True
+
+
+def _local(c: Cond) -> bool:
+    if isinstance(c, Not):
+        return _local(c.cond)
+    if isinstance(c, All | AnyOf):
+        return all(_local(x) for x in c.conds)
+    return isinstance(c, WalkIs | WcAny | TlbAny | TlbAll | Applied)
+
+
+class Compiled:
+    """One command: its guard parts, its effect and its events as closures."""
+
+    __slots__ = ("command", "address", "when", "local", "update", "vcpu_update", "run", "events")
+
+    def __init__(self, c: Command) -> None:
+        self.command = c
+        self.address = c.address
+        self.when = compile_cond(c.when)
+        self.local = compile_cond(c.local)
+        self.events: list[EventSpec] = [(e.prop, e.cause, compile_event_cond(e.cond),
+                                         e.cond.mask if isinstance(e.cond, AnyTlb) else 0) for e in c.events]
+        if c.per_vcpu:
+            self.vcpu_update: VcpuUpdate = compile_vcpu_effects(c.effects)
+            self.run = self._runner(_vcpu_only(c.effects))
+        else:
+            self.update: GlobalUpdate = compile_global_effects(c.effects)
+
+    def _runner(self, memoize: bool) -> Callable[[State, int, Vcpu], tuple[State, list[Event]]]:
+        """The whole step of this per-vCPU command for vCPU ``v`` (state ``vc``): its events, and the
+        state with the vCPU updated. When the update reads only the vCPU, its result is memoized
+        on the vCPU's value, so equal vCPU states are one object."""
+        update, specs, ai = self.vcpu_update, self.events, self.address
+        after: dict[Vcpu, Vcpu] = {}
+
+        def run(st: State, v: int, vc: Vcpu) -> tuple[State, list[Event]]:
+            events: list[Event] = []
+            vcpus = st[3]
+            for prop, cause, test, anywhere in specs:
+                if anywhere:  # AnyTlb, inline: the OR over every vCPU's TLB
+                    for other in vcpus:
+                        if other[0] & anywhere:
+                            break
+                    else:
+                        continue
+                elif test is not None and not test(st, vc):
+                    continue
+                events.append(_new(Event, (prop, v, ai, cause)))
+            if memoize:
+                nvc = after.get(vc)
+                if nvc is None:
+                    nvc = after[vc] = update(st, vc)
+            else:
+                nvc = update(st, vc)
+            return _new(State, (st[0], st[1], st[2], vcpus[:v] + (nvc,) + vcpus[v + 1:])), events
+
+        def quiet(st: State, v: int, vc: Vcpu) -> tuple[State, list[Event]]:
+            nvc = after.get(vc)
+            if nvc is None:
+                nvc = after[vc] = update(st, vc)
+            vcpus = st[3]
+            return _new(State, (st[0], st[1], st[2], vcpus[:v] + (nvc,) + vcpus[v + 1:])), []
+
+        return quiet if memoize and not specs else run
+
+    def raised(self, st: State, vc: Vcpu, v: int, out: list[Event]) -> None:
+        ai = self.address
+        for prop, cause, test, _anywhere in self.events:
+            if test is None or test(st, vc):
+                out.append(_new(Event, (prop, v, ai, cause)))
+
+
+class CompiledGroup:
+    """An action's cases; the case whose global guard holds is memoized per (class, pc, vis)."""
+
+    __slots__ = ("group", "local", "cases", "memo")
+
+    def __init__(self, g: Group) -> None:
+        for c in g.cases:
+            assert is_global(c.when) and c.local == All(()), "a case splits on global conditions only"
+        self.group = g
+        self.local = compile_cond(g.local)
+        self.cases = [Compiled(c) for c in g.cases]
+        self.memo: dict[tuple[object, ...], Compiled] = {}
+
+    def case(self, st: State) -> Compiled:
+        key = st[:3]
+        got = self.memo.get(key)
+        if got is None:
+            hits = [c for c in self.cases if c.when(st, IDLE)]
+            if len(hits) != 1:
+                raise AssertionError(f"{len(hits)} cases of {self.group.action} hold in {st}")
+            got = self.memo[key] = hits[0]
+        return got
+
+
+class Machine:
+    """A system's commands, compiled. ``s.compiled`` holds it (``machine(s)``)."""
+
+    def __init__(self, s: System, commands: Commands | None = None) -> None:
+        self.s = s
+        self.commands = cmds = commands or build_commands(s)
+        self.updater = [Compiled(c) for c in cmds.updater]
+        self.propagate = [[Compiled(c) for c in per] for per in cmds.propagate]
+        self.tlbi = [(t, Compiled(c)) for t, c in sorted(cmds.tlbi.items())]
+        self.tlbi_of = dict(self.tlbi)
+        self.walks = [(key, CompiledGroup(g)) for key, g in sorted(cmds.walks.items())]
+        self.walk_of = dict(self.walks)
+        self.steps = {code: CompiledGroup(g) for code, g in cmds.steps.items()}
+        self.evict_tlb = [Compiled(c) for c in cmds.evict_tlb]
+        self.evict_wc = [Compiled(c) for c in cmds.evict_wc]
+        self.lookups = [Compiled(c) for c in cmds.lookups]
+        n = s.vcpus
+        self.tlbi_actions = [{t: Action(Kind.TLBI, v, t) for t, _ in self.tlbi} for v in range(n)]
+        self.step_actions = [Action(Kind.STEP, v) for v in range(n)]
+        self.global_memo: dict[tuple[object, ...], tuple[list[Action], list[tuple[int, Compiled]]]] = {}
+        self.start_memo: dict[tuple[int, int], list[Action]] = {}
+        self.observe_memo: dict[tuple[object, ...], list[tuple[Action, list[Event]]]] = {}
+
+    # ---- enabled actions ----------------------------------------------------------------------
+    def _globals(self, st: State) -> tuple[list[Action], list[tuple[int, Compiled]]]:
+        key = st[:3]
+        got = self.global_memo.get(key)
+        if got is None:
+            acts: list[Action] = []
+            pc = st[1]
+            if pc < len(self.updater) and self.updater[pc].when(st, IDLE):
+                acts.append(self.updater[pc].command.action)
+            for i, per in enumerate(self.propagate):
+                n = st[2][i]
+                if n < len(per) and per[n].when(st, IDLE):
+                    acts.append(per[n].command.action)
+            tl = [(t, c) for t, c in self.tlbi if c.when(st, IDLE)]
+            got = self.global_memo[key] = (acts, tl)
+        return got
+
+    def _starts(self, st: State, v: int, vc: Vcpu) -> list[Action]:
+        key = (v, vc[1])
+        got = self.start_memo.get(key)
+        if got is None:
+            probe = Vcpu(0, vc[1], 0, 0)
+            got = self.start_memo[key] = [Action(Kind.WALK, v, ai, ti) for (ai, ti), g in self.walks
+                                          if g.local(st, probe)]
+        return got
+
+    def actions(self, st: State, evictions: bool) -> list[Action]:
+        acts, tl = self._globals(st)
+        out = list(acts)
+        for v, vc in enumerate(st[3]):
+            if tl:
+                mine = self.tlbi_actions[v]
+                out.extend(mine[t] for t, c in tl if c.local(st, vc))
+            if vc[2]:
+                out.append(self.step_actions[v])
+            else:
+                out.extend(self._starts(st, v, vc))
+            if evictions:
+                out.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
+                out.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
+        return out
+
+    # ---- effects --------------------------------------------------------------------------------
+    def fired(self, st: State, action: Action) -> Compiled:
+        """The command an enabled action executes in ``st``."""
+        kind = action[0]
+        if kind == "u":
+            return self.updater[st[1]]
+        if kind == "p":
+            i = action[2]
+            return self.propagate[i][st[2][i]]
+        if kind == "t":
+            return self.tlbi_of[action[2]]
+        if kind == "w":
+            return self.walk_of[(action[2], action[3])].case(st)
+        if kind == "s":
+            return self.steps[st[3][action[1]][2]].case(st)
+        if kind == "e":
+            return (self.evict_tlb if action[2] == 0 else self.evict_wc)[action[3]]
+        if kind == "l":
+            return self.lookups[action[2]]
+        raise ValueError(f"unknown action {action!r}")
+
+    def step(self, st: State, action: Action) -> tuple[State, list[Event]]:
+        kind = action[0]
+        if kind is _STEP or kind is _WALK:
+            v = action[1]
+            vcpus = st[3]
+            vc = vcpus[v]
+            g = self.steps[vc[2]] if kind is _STEP else self.walk_of[(action[2], action[3])]
+            c = g.memo.get(st[:3]) or g.case(st)
+        elif kind is _UPDATE or kind is _PROPAGATE:
+            c = self.fired(st, action)
+            events: list[Event] = []
+            if c.events:
+                c.raised(st, IDLE, -1, events)
+            return c.update(st), events
+        elif kind is _LOOKUP:
+            return st, self.lookup(st, action[1], action[2])
+        else:
+            v = action[1]
+            vcpus = st[3]
+            vc = vcpus[v]
+            c = self.fired(st, action)
+        return c.run(st, v, vc)
+
+    # ---- the explicit engine's Model protocol (engines/explicit.py) -------------------------------
+    canonical = staticmethod(canonical)
+
+    @property
+    def end(self) -> int:
+        return self.s.end
+
+    def initial_states(self) -> list[State]:
+        return initial_states(self.s)
+
+    # ---- lookups ---------------------------------------------------------------------------------
+    def lookup(self, st: State, v: int, ai: int) -> list[Event]:
+        c = self.lookups[ai]
+        vc = st[3][v]
+        events: list[Event] = []
+        if c.local(st, vc):
+            c.raised(st, vc, v, events)
+        return events
+
+    def observe(self, st: State) -> list[tuple[Action, list[Event]]]:
+        """Every lookup's events in this state. They read only the class, the pc, the visible
+        stores and the TLBs (not walk caches, walks or applied TLBIs), which is the memo key."""
+        vcpus = st[3]
+        key = (st[0], st[1], st[2], tuple(vc[0] for vc in vcpus))
+        got = self.observe_memo.get(key)
+        if got is None:
+            got = []
+            for v, vc in enumerate(vcpus):
+                if not vc[0]:
+                    continue
+                for ai, c in enumerate(self.lookups):
+                    if c.local(st, vc):
+                        evs: list[Event] = []
+                        c.raised(st, vc, v, evs)
+                        if evs:
+                            got.append((Action(Kind.LOOKUP, v, ai), evs))
+            self.observe_memo[key] = got
+        return got
+
+
+def machine(s: System) -> Machine:
+    m = s.compiled
+    if not isinstance(m, Machine):
+        m = s.compiled = Machine(s)
+    return m
 
 
 def actions(s: System, st: State, evictions: bool = False) -> list[Action]:
-    ci, pc, vis, vcpus = st
-    out: list[Action] = []
-    if pc < s.end:
-        out.append(("u",))
-    executed = s.executed[pc]
-    for i, n in enumerate(vis):
-        if n < executed[i] and _may_propagate(s, vis, i):
-            out.append(("p", i))
-    pending = s.pending[pc]
-    for v, (tlb, wc, walk, applied) in enumerate(vcpus):
-        for t in pending:
-            if not applied >> t & 1:
-                out.append(("t", v, t))
-        if walk:
-            out.append(("s", v))
-        else:
-            out.extend(("w", v, ai, ti) for ai, ti in _walk_starts(s, wc))
-        if evictions:
-            out.extend(("e", v, 0, b) for b in _bits(tlb))
-            out.extend(("e", v, 1, b) for b in _bits(wc))
-    return out
-
-
-def _walk_starts(s: System, wc: int) -> tuple[tuple[int, int], ...]:
-    """(address, table) pairs a walk may start from: the root, or a cached pointer covering the
-    address; memoized per walk-cache content."""
-    got = s.starts_cache.get(wc)
-    if got is None:
-        pairs = []
-        for ai in range(len(s.addresses)):
-            starts = {s.root}
-            for bit, ti in s.walk_starts[ai]:
-                if wc >> bit & 1:
-                    starts.add(ti)
-            pairs += [(ai, ti) for ti in sorted(starts)]
-        got = s.starts_cache[wc] = tuple(pairs)
-    return got
-
-
-def _bits(x: int) -> list[int]:
-    out = []
-    i = 0
-    while x:
-        if x & 1:
-            out.append(i)
-        x >>= 1
-        i += 1
-    return out
-
-
-def bits_of(s: System, x: int) -> tuple[int, ...]:
-    """``_bits`` memoized per system: masks repeat across states."""
-    got = s.bits_cache.get(x)
-    if got is None:
-        got = s.bits_cache[x] = tuple(_bits(x))
-    return got
-
-
-def _may_propagate(s: System, vis: tuple[int, ...], i: int) -> bool:
-    """Stores to one entry become visible in program order (coherence); a release store (stlr)
-    only after every earlier store (B2.3 release semantics)."""
-    pc = s.store_pcs[i][vis[i]]
-    if s.program[pc].op != "stlr":
-        return True
-    need = s.before[pc]
-    return all(vis[j] >= need[j] for j in range(len(vis)))
+    return machine(s).actions(st, evictions)
 
 
 def step(s: System, st: State, action: Action) -> tuple[State, list[Event]]:
-    kind = action[0]
-    ci, pc, vis, vcpus = st
-    if kind == "u":
-        return _updater(s, st)
-    if kind == "p":
-        i = action[1]
-        nvis = vis[:i] + (vis[i] + 1,) + vis[i + 1:]
-        return (ci, pc, nvis, vcpus), []
-    if kind == "l":
-        return st, lookup_events(s, st, action[1], action[2])
-    v = action[1]
-    vc = vcpus[v]
-    events: list[Event] = []
-    if kind == "t":
-        vc = _apply_tlbi(s, vc, action[2])
-    elif kind == "w":
-        vc = _read(s, st, v, vc, action[2], action[3], events)
-    elif kind == "s":
-        walk = vc[2] - 1
-        ntables = len(s.tables)
-        vc = _read(s, st, v, vc, walk // ntables, walk % ntables, events)
-    elif kind == "e":
-        bit = 1 << action[3]
-        vc = (vc[0] & ~bit, vc[1], vc[2], vc[3]) if action[2] == 0 else (vc[0], vc[1] & ~bit, vc[2], vc[3])
-    else:
-        raise ValueError(f"unknown action {action!r}")
-    return (ci, pc, vis, vcpus[:v] + (vc,) + vcpus[v + 1:]), events
-
-
-def _apply_tlbi(s: System, vc: tuple[int, int, int, int], t: int) -> tuple[int, int, int, int]:
-    tlb, wc, walk, applied = vc
-    tlb &= ~s.tlbi_leaf_kill[t]
-    wc &= ~s.tlbi_walk_kill[t]
-    if walk:
-        # RLXHLD / spec §2.2: the invalidation also discards walks in flight that hold old
-        # non-final-level information in the TLBI's scope.
-        w = walk - 1
-        ntables = len(s.tables)
-        if (w // ntables, w % ntables) in s.tlbi_kills_walk[t]:
-            walk = 0
-    return (tlb, wc, walk, applied | 1 << t)
-
-
-def _updater(s: System, st: State) -> tuple[State, list[Event]]:
-    ci, pc, vis, vcpus = st
-    ins = s.program[pc]
-    events: list[Event] = []
-    if ins.op == "dsb":
-        if ins.option in STORE_DSB:
-            vis = s.executed[pc]  # RDDMVT steps 2/6: the DSB makes earlier stores visible to walkers
-        if ins.option in FULL_DSB:
-            # RDDMVT step 4, RYNJCP: the issuer's DSB completes its TLBIs on every PE.
-            pending = s.pending[pc]
-            new = []
-            for vc in vcpus:
-                for t in pending:
-                    if not vc[3] >> t & 1:
-                        vc = _apply_tlbi(s, vc, t)
-                new.append((vc[0], vc[1], vc[2], 0))
-            vcpus = tuple(new)
-    elif ins.is_store:
-        desc = ins.desc
-        assert desc is not None
-        if desc.nt and (s.level.rank == 0 or desc.kind != "block"):
-            events.append(("nt-misuse", -1, -1, "nt-store-l0" if desc.kind == "block" else "nt-not-block"))
-    for k in range(len(s.bbm_events.get(pc, ()))):
-        events.append(("bbm-required", -1, -1, f"bbm:{pc}:{k}"))
-    return (ci, pc + 1, vis, vcpus), events
-
-
-def _read(s: System, st: State, v: int, vc: tuple[int, int, int, int], ai: int, ti: int,
-          events: list[Event]) -> tuple[int, int, int, int]:
-    """One level of a translation-table walk of address ``ai``, reading table ``ti``."""
-    ci, pc, vis, vcpus = st
-    tlb, wc, _walk, applied = vc
-    if ti in s.freed[pc]:
-        events.append(("freed-table-walk", v, ai, "freed"))  # row 23, RRVJDB
-        return (tlb, wc, 0, applied)
-    wi, outcomes = s.reads[(ti, ai)]
-    out = outcomes[vis[wi] if wi >= 0 else 0]
-    kind = out[0]
-    if kind == "I":
-        _fault(s, v, ai, "invalid", events)  # row 1, IWZCBG: faulting entries are never cached
-        return (tlb, wc, 0, applied)
-    if kind == "T":
-        # row 4, RRVJDB: the table pointer may be cached; caching always is a superset (see
-        # ARCHITECTURE.md, "monotone caching").
-        return (tlb, wc | 1 << out[1], 1 + ai * len(s.tables) + out[2], applied)
-    if kind == "A":
-        if s.changed[ai] and s.final_leaf[ai] == (out[1], out[2]):
-            events.append(("witness", v, ai, "new-mapping"))  # the final descriptor was read
-        return (tlb, wc, 0, applied)  # row 3, RXFXTY: Access flag fault, never cached
-    _, bits, shadow, block_nt, content, here, loc, ver, nt_page = out
-    choice = s.choices[ci]
-    if nt_page:
-        events.append(("nt-misuse", v, ai, "nt-not-block"))  # IPJZBK: nT only in block descriptors
-    if block_nt and s.level_rank == 0:
-        events.append(("nt-misuse", v, ai, "nt-walk-l0"))  # RDFJNG: bit 16 is RES0 without BBML1
-    if block_nt and s.honours[ci]:
-        # row 5, RMRRPW
-        if choice.nt_fault is NtFault.ALWAYS:
-            _fault(s, v, ai, "nt-fault", events)
-            return (tlb, wc, 0, applied)
-        overlap = any(s.leaf_entries[b].content != content for b in bits_of(s, tlb & s.match_mask[ai]))
-        if s.may_abort and (overlap or s.config.rmrrpw is Rmrrpw.LITERAL):
-            events.append(("tlb-conflict", v, ai, "rmrrpw"))
-        if choice.nt_cache is NtCache.SHADOW:
-            tlb |= shadow
-    else:
-        tlb |= bits  # row 2: a valid leaf may be cached at any time (stage-2-only and combined)
-    # ITHWDH: the translation just made must not differ from one cached anywhere
-    differ = s.differs[ai].get(here, s.match_mask[ai])
-    union = 0
-    for other in vcpus:
-        union |= other[0]
-    if union & differ:
-        events.append(("stale-translation", v, ai, "incoherent"))
-    if s.changed[ai] and s.final_leaf[ai] == (loc, ver):
-        events.append(("witness", v, ai, "new-mapping"))
-    return (tlb, wc, 0, applied)
-
-
-def _fault(s: System, v: int, ai: int, cause: str, events: list[Event]) -> None:
-    if s.mapped_before[ai] and s.mapped_after[ai]:
-        events.append(("invalid-window", v, ai, cause))
-
-
-# ---- lookups: checked on every state ---------------------------------------------------------
-
-CONFLICT_ORDER = {"oa-attr": 3, "size": 2, "nt-shadow": 1}
-
-
-def conflict_cause(s: System, mask: int, ai: int) -> str | None:
-    """Why a lookup of address ``ai`` matching the entries in ``mask`` may take a TLB conflict
-    abort at this level, or None (rows 6-8, 15, 17-19)."""
-    key = (mask, ai)
-    cache = s.conflict_cache
-    if key in cache:
-        return cache[key]
-    a = s.addresses[ai]
-    entries = [s.leaf_entries[b] for b in _bits(mask)]
-    best: str | None = None
-    abort_ok = s.level.may_abort_on_size_change
-    for i, e1 in enumerate(entries):
-        for e2 in entries[i + 1:]:
-            cause = None
-            if (e1.oa_at(a), e1.attr) != (e2.oa_at(a), e2.attr):
-                cause = "oa-attr"  # row 8: not relaxed by any level, nor by noabort
-            elif (e1.kind == "shadow") != (e2.kind == "shadow"):
-                # An nT=1 block is cached so as not to conflict with the entries that existed when
-                # it was cached (spec §3.3, SMMU §3.21.1); it may conflict with an entry of a later
-                # generation, cached from a write after the nT store (I_HYQMB; §8.2 item 3 when
-                # that write clears nT; System.nt_generation).
-                shadow, other = (e1, e2) if e1.kind == "shadow" else (e2, e1)
-                if other.gen > shadow.gen and abort_ok:
-                    cause = "nt-shadow" if e1.level == e2.level else "size"
-            elif e1.level != e2.level and abort_ok:
-                cause = "size"  # rows 6, 7, 17: RFVQCK, I_HYQMB
-            if cause and (best is None or CONFLICT_ORDER[cause] > CONFLICT_ORDER[best]):
-                best = cause
-    cache[key] = best
-    return best
-
-
-def memory_translation(s: System, st: State, ai: int) -> tuple[int, str] | None:
-    """What a walk from the root would translate ``ai`` to now, or None if it faults."""
-    ci, pc, vis, _ = st
-    key = (ci, pc, vis, ai)
-    cache = s.mem_cache
-    if key in cache:
-        return cache[key]
-    a = s.addresses[ai]
-    ti = s.root
-    result = None
-    while ti not in s.freed[pc]:
-        loc = s.walk_loc[(ti, ai)]
-        desc, _ = s.value(loc, vis)
-        if desc.kind == "table":
-            ti = s.tables.index(desc.next_table)
-            continue
-        if desc.is_leaf and desc.af == 1:
-            choice = s.choices[ci]
-            faults = desc.nt and honours_nt(s.level, choice) and choice.nt_fault is NtFault.ALWAYS
-            if not faults:
-                result = (desc.oa + (a - s.loc_base(loc)), desc.attr)
-        break
-    cache[key] = result
-    return result
-
-
-def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
-    ci, pc, vis, vcpus = st
-    match = s.match_mask[ai]
-    mask = vcpus[v][0] & match
-    if not mask:
-        return []
-    events: list[Event] = []
-    if mask & (mask - 1):
-        cause = conflict_cause(s, mask, ai)
-        if cause:
-            events.append(("tlb-conflict", v, ai, cause))
-    if pc == s.end and mask & s.not_final[ai]:
-        events.append(("stale-translation", v, ai, "after-completion"))  # RGPPYH, row 9/10
-    # ITHWDH, RWHZWS: every translation of the address at this moment, in any TLB or by a walk now
-    trans = s.trans[ai]
-    seen = {trans[b] for b in bits_of(s, mask)}
-    if len(seen) < 2:
-        others = 0
-        for u, other in enumerate(vcpus):
-            if u != v:
-                others |= other[0] & match
-        seen.update(trans[b] for b in bits_of(s, others & ~mask))
-        mem = memory_translation(s, st, ai)
-        if mem is not None:
-            seen.add(mem)
-    if len(seen) > 1:
-        events.append(("stale-translation", v, ai, "incoherent"))
-    return events
+    return machine(s).step(st, action)
 
 
 def observe(s: System, st: State) -> list[tuple[Action, list[Event]]]:
-    """Every lookup's events in this state. They depend only on the choice, pc, visible memory and
-    the TLBs (not on walk caches, walks or applied TLBIs), which is the memo key."""
-    ci, pc, vis, vcpus = st
-    key = (ci, pc, vis, tuple(vc[0] for vc in vcpus))
-    got = s.observe_cache.get(key)
-    if got is None:
-        got = []
-        for v, vc in enumerate(vcpus):
-            if not vc[0]:
-                continue
-            for ai in range(len(s.addresses)):
-                evs = lookup_events(s, st, v, ai)
-                if evs:
-                    got.append((("l", v, ai), evs))
-        s.observe_cache[key] = got
-    return got
+    return machine(s).observe(st)
+
+
+def lookup_events(s: System, st: State, v: int, ai: int) -> list[Event]:
+    return machine(s).lookup(st, v, ai)

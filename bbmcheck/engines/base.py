@@ -1,0 +1,64 @@
+"""The engine contract: what every engine (explicit search, BMC) gives ``verify.assemble``.
+
+An engine explores one compiled system and answers, per (property, implementation class), the
+shortest occurrence it found, at which pcs it saw the property, and whether the answer is
+complete. ``assemble`` turns that into a :class:`~bbmcheck.results.Result`; it never looks inside
+an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..system.build import System
+from ..system.state import Action, Event, State
+
+Key = object  # an engine's name for a reached state: a canonical State (explicit), a path key (BMC)
+
+
+@dataclass
+class Occurrence:
+    """Where a property was first seen for one choice class, and at which pcs at all."""
+
+    depth: int
+    key: Key  # the state the occurrence's action starts from (the engine's key)
+    action: Action
+    event: Event
+    pcs: set[int] = field(default_factory=set)  # pcs of states where a vCPU or lookup showed it
+    instr_pcs: set[int] = field(default_factory=set)  # instructions whose execution showed it
+    causes: set[str] = field(default_factory=set)
+    persisting: tuple[int, Key, Action, Event] | None = None  # shortest occurrence at pc == end
+
+
+class Exploration(Protocol):
+    """What an engine hands to the assembly. ``trace_to(key)`` gives the actions from the initial
+    state of the occurrence's class to ``key``; ``assemble`` replays them before printing."""
+
+    @property
+    def system(self) -> System: ...
+    @property
+    def occurrences(self) -> dict[tuple[str, int], Occurrence]: ...
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def stop_reason(self) -> str: ...
+    @property
+    def states(self) -> int: ...
+    @property
+    def transitions(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def max_depth(self) -> int: ...
+    @property
+    def queries(self) -> int: ...
+    @property
+    def done_reached(self) -> set[int]: ...
+    @property
+    def engine(self) -> str: ...
+
+    def trace_to(self, key: Key) -> list[Action]: ...
+
+
+__all__ = ["Exploration", "Key", "Occurrence", "State"]
