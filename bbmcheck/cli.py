@@ -265,7 +265,7 @@ GRAPH_LIMIT = 20_000
 
 
 def _state_graph(trace: str) -> str:
-    from .engines.explicit import explore
+    from .verify import explicit_report
     from .engines.graph import path_keys, state_graph
     from .report import dot
     from .system.describe import parse_action_code
@@ -369,7 +369,7 @@ def prove(
     """Prove each property that holds for every address in the region and any number of vCPUs, and
     write a certificate (the invariants and a manifest) that recheck re-derives and z3 and cvc5
     re-check. Exits as verify does: 1 a claim is refuted, 3 UNKNOWN."""
-    from .engines.explicit import explore
+    from .verify import explicit_report
     from .report import json as json_report
     from .report import proof as proof_report
     from .smt.certificate import check_folder, default_folder, write
@@ -384,7 +384,7 @@ def prove(
     folder = out or default_folder(seq.name)
     given = [o for o in ("--out", "-o") if any(a == o or a.startswith(o + "=") for a in _ARGV)]
     check_folder(folder, _argv_col(given[0] if out and given else model))
-    result = run(seq, lvl, timeout=timeout, jobs=jobs, search=explore)
+    result = run(seq, lvl, timeout=timeout, jobs=jobs, search=explicit_report)
     written = None
     if result.proof is not None and result.proof.obligations:
         write(result, folder, seq.path, emit_obligations=emit_obligations)
@@ -409,7 +409,7 @@ def recheck(
     """Re-derive a certificate's obligations from its model and invariants and re-check them with z3
     and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 UNKNOWN (no cvc5, or
     a solver answered unknown), 2 malformed."""
-    from .engines.explicit import explore
+    from .verify import explicit_report
     from .report import proof as proof_report
     from .smt.certificate import MANIFEST
     from .smt.certificate import recheck as run
@@ -417,7 +417,7 @@ def recheck(
     if not os.path.isfile(os.path.join(folder, MANIFEST)):
         raise _opt_error(folder, f"{folder} is not a certificate folder (no {MANIFEST})")
     done = run(folder, os.getcwd(), on_check=lambda c: sys.stdout.write(proof_report.check_line(c)),
-               emit_obligations=emit_obligations, search=explore)
+               emit_obligations=emit_obligations, search=explicit_report)
     sys.stdout.write(proof_report.recheck_text(done))
     sys.stderr.write(proof_report.refusal(done))
     return done.exit_code

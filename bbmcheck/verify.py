@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import signal
 import sys
@@ -10,10 +9,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .arch.config import Choices, ChoiceSpace, Config, FeatBBM, Rmrrpw
+from .arch.config import ChoiceSpace, Config, FeatBBM, Rmrrpw, dnf
 from .arch.rules import PROPERTIES, PROPERTY_INFO
 from .engines.explicit import Exploration, Occurrence, explore
 from .replay import replay
@@ -310,31 +309,8 @@ def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, *, persisting: bo
     return Trace(choices=s.choices[ci].label(), steps=steps_from_itf(doc), replayed=True, itf=doc)
 
 
-def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:
-    """Describe a set of implementations as a short OR of ANDs of choice values.
-
-    Returns () when the set is every implementation in the universe."""
-    target = set(members)
-    if target >= set(universe):
-        return ()
-    names = [f.name for f in fields(Choices)]
-    domains = {n: sorted({getattr(c, n) for c in universe if getattr(c, n) is not None}, key=lambda e: e.value)
-               for n in names}
-    live = [n for n in names if domains[n]]
-    cubes: list[tuple[int, list[tuple[str, Any]], set[Choices]]] = []
-    for combo in itertools.product(*[[None, *domains[n]] for n in live]):
-        fixed = [(n, v) for n, v in zip(live, combo, strict=True) if v is not None]
-        covered = {c for c in universe if all(getattr(c, n) == v for n, v in fixed)}
-        if covered and covered <= target:
-            cubes.append((len(fixed), fixed, covered))
-    cubes.sort(key=lambda c: (c[0], [(names.index(n), v.value) for n, v in c[1]]))
-    chosen: list[str] = []
-    left = set(target)
-    for _, terms, cover in cubes:
-        if cover & left:
-            chosen.append(" and ".join(f"{n}={v.value}" for n, v in terms))
-            left -= cover
-        if not left:
-            break
-    return tuple(chosen)
-
+def explicit_report(seq: Sequence, s: System) -> tuple[Exploration, Result]:
+    """The explicit search of ``s`` with symmetry and its report: what ``prove`` and ``recheck``
+    use to pick the implementations to prove (``smt.prove.Search``)."""
+    ex = explore(s, symmetry=True)
+    return ex, assemble(seq, s, ex, symmetry=True)

@@ -29,6 +29,7 @@ from bbmcheck.smt.bmc import bmc
 from bbmcheck.smt.certificate import MANIFEST, recheck
 from bbmcheck.smt.cover import alike, cover, region
 from bbmcheck.system.build import build
+from bbmcheck.verify import explicit_report
 
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "proofs"
@@ -43,7 +44,7 @@ def _model_sha(name: str) -> str:
 def test_committed_certificate_rechecks_with_both_solvers(name: str) -> None:
     """recheck re-derives every obligation from the model and the committed invariants."""
     folder = PROOFS / name
-    done = recheck(folder, search=explore)
+    done = recheck(folder, search=explicit_report)
     assert done.model == name and done.cvc5
     assert done.verdict is Verdict.PROVED and done.refused is None and done.exit_code == 0
     assert len(done.checks) >= 10
@@ -151,7 +152,7 @@ def test_prove_from_scratch_and_cutoff(tmp_path: Path, capsys) -> None:
                 for m in s.choice_members[s.choices[ci]]}
         assert not seen & set(p["proved_on"]), (p["property"], seen)
         assert set(p["violated_on"]) <= seen
-    done = recheck(out, search=explore)
+    done = recheck(out, search=explicit_report)
     assert all(c.ok for c in done.checks) and done.exit_code == 0
     again = tmp_path / "again"
     assert main(["prove", "split-nt", "--out", str(again), "--jobs", "2", "--emit-obligations"]) == 0
@@ -208,7 +209,7 @@ def test_failed_locality_falls_back_to_unknown(monkeypatch, tmp_path: Path, caps
     import bbmcheck.smt.prove as prove_mod
 
     monkeypatch.setattr(prove_mod, "_locality", lambda enc, v, single: z3.BoolVal(True))
-    result = prove_mod.prove(load_model("split-bbm"), jobs=1, search=explore)
+    result = prove_mod.prove(load_model("split-bbm"), jobs=1, search=explicit_report)
     assert result.proof is not None and result.proof.obligations == ()
     assert result.finding("tlb-conflict").verdict is Verdict.UNKNOWN
     assert "observers interfere" in result.proof.unknown["tlb-conflict"]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bbmcheck.cli import main
-from bbmcheck.engines.explicit import explore
 from bbmcheck.results import Result, Verdict
 from bbmcheck.sequences.load import load_model
 from bbmcheck.smt.prove import prove
+from bbmcheck.verify import explicit_report
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVED = ("tlb-conflict", "stale-translation", "freed-table-walk", "bbm-required", "nt-misuse")
@@ -22,7 +22,7 @@ PROVED = ("tlb-conflict", "stale-translation", "freed-table-walk", "bbm-required
 
 @pytest.fixture(scope="module")
 def split_bbm() -> Result:
-    return prove(load_model("split-bbm"), search=explore)
+    return prove(load_model("split-bbm"), search=explicit_report)
 
 
 def test_prove_returns_a_result_with_proved(split_bbm: Result) -> None:
@@ -67,7 +67,7 @@ def test_an_undecided_proof_is_never_proved(monkeypatch: pytest.MonkeyPatch, tmp
     import bbmcheck.smt.prove as prove_mod
 
     monkeypatch.setattr(prove_mod, "_run", lambda work, jobs: [(job[2], "unknown", "timeout", 0.0) for job in work])
-    r = prove_mod.prove(load_model("split-bbm"), search=explore)
+    r = prove_mod.prove(load_model("split-bbm"), search=explicit_report)
     assert {f.property: f.verdict for f in r.findings} == \
         {"invalid-window": Verdict.VIOLATED, **{p: Verdict.UNKNOWN for p in PROVED}}
     assert not r.complete and r.exit_code == 3 and r.proof is not None and r.proof.obligations == ()
@@ -86,7 +86,7 @@ def test_prove_exit_codes_follow_the_result(monkeypatch: pytest.MonkeyPatch, tmp
 
     monkeypatch.setattr(prove_mod, "_run", lambda work, jobs: [(job[2], "unknown", "timeout", 0.0) for job in work])
     seq = load_model("free-before-tlbi")
-    r = prove_mod.prove(seq, search=explore)
+    r = prove_mod.prove(seq, search=explicit_report)
     assert r.exit_code == 1 and any(f.verdict is Verdict.VIOLATED and not f.claim_ok for f in r.findings)
     assert main(["prove", "free-before-tlbi", "--out", str(tmp_path / "bug")]) == 1
     assert "a claim of the model is refuted" in capsys.readouterr().out

@@ -25,14 +25,22 @@ from collections import deque
 from collections.abc import Iterator
 
 import pytest
-
-from bbmcheck.arch.config import ChoiceSpace, Config, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
+from bbmcheck.arch.config import (
+    ChoiceSpace,
+    Config,
+    FeatBBM,
+    L2Nt,
+    NtCache,
+    NtFault,
+    Rmrrpw,
+)
+from bbmcheck.arch.rules import CAUSES
 from bbmcheck.replay import replay
 from bbmcheck.results import Finding, Result, Verdict
 from bbmcheck.sequences.load import load_text
 from bbmcheck.sequences.schema import Loc, Sequence
 from bbmcheck.system.build import LeafEntry, System, WalkEntry, build
-from bbmcheck.system.describe import CAUSES
+from bbmcheck.system.state import Action
 from bbmcheck.system.step import actions, initial_states, lookup_events, step
 from bbmcheck.verify import Options, verify
 
@@ -91,8 +99,8 @@ def check(seq: Sequence, level: str | None = None, **opts) -> Result:  # type: i
 
 
 def cause(name: str) -> str:
-    """The cause sentence a finding lists for an event cause (``bbmcheck.system.describe.CAUSES``)."""
-    _sev, text, rules = CAUSES[name]
+    """The cause sentence a finding lists for an event cause (``bbmcheck.arch.rules.CAUSES``)."""
+    text, rules = CAUSES[name].text, CAUSES[name].rules
     return f"{text} ({rules})"
 
 
@@ -142,8 +150,9 @@ class Run:
         self.last: list[tuple] = []  # events of the last action
 
     def do(self, *acts: tuple) -> Run:
-        for a in acts:
-            if a[0] != "l":
+        for code in acts:
+            a = Action.of(*code)
+            if a.kind != "l":
                 assert a in actions(self.s, self.st, evictions=True), f"{a} not enabled"
             self.st, self.last = step(self.s, self.st, a)
             self.path.append(a)
@@ -192,7 +201,7 @@ class Run:
         return [w for b, w in enumerate(self.s.walk_entries) if self.st[3][v][1] >> b & 1]
 
     def can_start_at(self, v: int, ipa: int, table: str) -> bool:
-        return ("w", v, self.addr(ipa), self.s.tables.index(table)) in actions(self.s, self.st)
+        return Action.of("w", v, self.addr(ipa), self.s.tables.index(table)) in actions(self.s, self.st)
 
     def replayed(self, expect: tuple | None = None) -> None:
         """The same path through the library's replayer (raises ReplayError if not enabled)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, fields
 from enum import Enum
+from typing import Any
 
 
 class FeatBBM(Enum):
@@ -156,3 +157,32 @@ class Config:
     level: FeatBBM
     rmrrpw: Rmrrpw = Rmrrpw.OVERLAP
     space: ChoiceSpace = ChoiceSpace()
+
+
+def dnf(members: list[Choices], universe: list[Choices]) -> tuple[str, ...]:
+    """Describe a set of implementations as a short OR of ANDs of choice values.
+
+    Returns () when the set is every implementation in the universe."""
+    target = set(members)
+    if target >= set(universe):
+        return ()
+    names = [f.name for f in fields(Choices)]
+    domains = {n: sorted({getattr(c, n) for c in universe if getattr(c, n) is not None}, key=lambda e: e.value)
+               for n in names}
+    live = [n for n in names if domains[n]]
+    cubes: list[tuple[int, list[tuple[str, Any]], set[Choices]]] = []
+    for combo in itertools.product(*[[None, *domains[n]] for n in live]):
+        fixed = [(n, v) for n, v in zip(live, combo, strict=True) if v is not None]
+        covered = {c for c in universe if all(getattr(c, n) == v for n, v in fixed)}
+        if covered and covered <= target:
+            cubes.append((len(fixed), fixed, covered))
+    cubes.sort(key=lambda c: (c[0], [(names.index(n), v.value) for n, v in c[1]]))
+    chosen: list[str] = []
+    left = set(target)
+    for _, terms, cover in cubes:
+        if cover & left:
+            chosen.append(" and ".join(f"{n}={v.value}" for n, v in terms))
+            left -= cover
+        if not left:
+            break
+    return tuple(chosen)

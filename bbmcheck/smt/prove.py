@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 import z3
 
-from ..arch.config import Choices, Config, FeatBBM
+from ..arch.config import Choices, Config, FeatBBM, dnf
 from ..arch.rules import PROPERTIES, PROPERTY_INFO
 from ..engines.base import Exploration
 from ..results import Finding, Proof, Result, Stats, Verdict, without_claims
@@ -60,9 +60,10 @@ CUTOFF = 2  # observers in the proof system (argument 5 above)
 
 
 class Search(Protocol):
-    """The explicit search that picks the implementations to prove: ``engines.explicit.explore``."""
+    """The explicit search that picks the implementations to prove, and its report:
+    ``verify.explicit_report`` (an SMT engine imports neither the explicit engine nor verify)."""
 
-    def __call__(self, s: System, *, symmetry: bool = ...) -> Exploration: ...
+    def __call__(self, seq: Sequence, s: System) -> tuple[Exploration, Result]: ...
 
 
 @dataclass
@@ -214,8 +215,6 @@ def plan(seq: Sequence, level: FeatBBM | None, search: Search) -> Plan:
     """The cover query, the proof systems and the explicit run (``search``) that picks, per
     property, the implementations to prove (a deterministic function of the model and the level).
     Raises ``solver.Unknown`` if z3 does not decide the cover query."""
-    from ..verify import assemble, dnf
-
     config = Config(level=level or seq.level)
 
     def system_of(q: Sequence) -> System:
@@ -223,8 +222,7 @@ def plan(seq: Sequence, level: FeatBBM | None, search: Search) -> Plan:
 
     covered, s, added = cover(seq, system_of)
     systems = {CUTOFF: s, 1: build(covered, config, vcpus=1)}
-    ex = search(s, symmetry=True)
-    report = assemble(covered, s, ex, symmetry=True)
+    ex, report = search(covered, s)
     if not seq.claimed:
         report = without_claims(report)
     props: list[PropertyProof] = []
@@ -254,8 +252,6 @@ def _labels(members: list[Choices]) -> tuple[str, ...]:
 def settle(p: Plan, proved: bool, why: str = "") -> list[PropertyProof]:
     """The statuses once the invariants are in (``proved``) or not (``why``): the classes to
     prove become PROVED or UNKNOWN, per implementation."""
-    from ..verify import dnf
-
     s = p.system
     out = []
     for pp in p.properties:
