@@ -25,15 +25,8 @@ from collections import deque
 from collections.abc import Iterator
 
 import pytest
-from bbmcheck.arch.config import (
-    ChoiceSpace,
-    Config,
-    FeatBBM,
-    L2Nt,
-    NtCache,
-    NtFault,
-    Rmrrpw,
-)
+
+from bbmcheck.arch.config import ChoiceSpace, Config, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from bbmcheck.arch.rules import CAUSES
 from bbmcheck.replay import replay
 from bbmcheck.results import Finding, Result, Verdict
