@@ -1,17 +1,14 @@
 ; Inv for address 0x40000000, 1 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
-(define-fun inv ((app0_2 Bool) (app0_6 Bool) (ci Int) (pc Int) (tlb0_0 Bool) (tlb0_1 Bool) (tlb0_2 Bool) (tlb0_3 Bool) (vis0 Int) (walk0 Int) (wc0_0 Bool)) Bool
+(define-fun inv ((app0_2 Bool) (ci Int) (pc Int) (tlb0_0 Bool) (tlb0_1 Bool) (tlb0_2 Bool) (tlb0_3 Bool) (vis0 Int) (walk0 Int) (wc0_0 Bool)) Bool
   (and (or (not (<= vis0 0)) (not (>= pc 2)))
      (not tlb0_1)
      (or (not tlb0_2) (not (<= ci 1)))
-     (or (not tlb0_0) (not (>= walk0 4)))
      (not (= walk0 3))
-     (or wc0_0 (not (= walk0 4)))
      (or (not wc0_0) (not (<= vis0 1)))
+     (or wc0_0 (not (= walk0 4)))
      (or wc0_0 (not tlb0_3))
-     (or (not (<= pc 4)) (not (>= vis0 2)))
-     (or (not app0_2) (not (>= pc 4)))
      (or (not tlb0_0) (not (>= pc 4)))
-     (or (not (<= vis0 1)) (not (>= pc 6)))
-     (or (not app0_2) (not tlb0_0))
+     (or (not (<= vis0 1)) (not (>= walk0 4)))
+     (or (not (<= pc 4)) (not (>= vis0 2)))
      (or (not app0_2) (not (<= vis0 0)))
-     (or (not app0_6) (not (>= pc 4)) (not (<= vis0 1)))))
+     (or (not app0_2) (not (>= vis0 1)) (not tlb0_0))))
