@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -22,6 +23,12 @@ from .errors import InputError, did_you_mean
 from .report.escape import terminal
 from .sequences.load import MAX_VCPUS, bundled_models, load_model, resolve
 from .sequences.schema import Sequence
+
+if TYPE_CHECKING:
+    from .extract.extract import Extracted
+    from .verify import Options
+
+E = TypeVar("E", bound=Enum)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Model checker for Arm break-before-make safety of live translation-table updates.")
@@ -45,7 +52,7 @@ def _argv_col(needle: str, last: bool = False) -> int:
     return found
 
 
-def _enum(option: str, value: str, enum, both: bool = True):  # type: ignore[no-untyped-def]
+def _enum(option: str, value: str, enum: type[E], both: bool = True) -> tuple[E, ...]:
     """Parse an enum option; 'both' (or 'all') means every value."""
     words = [e.value for e in enum]
     if both and value.lower() in ("both", "all"):
@@ -144,7 +151,8 @@ def verify(
                 if from_code is not None:
                     models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict=strict)]
                 else:
-                    models = [_load(model)]  # type: ignore[arg-type]
+                    assert model is not None
+                    models = [_load(model)]
             if len(models) > 1 and json:
                 raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
             codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
@@ -182,7 +190,8 @@ def _load(model: str) -> Sequence:
     return seq
 
 
-def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None, strict: bool):  # type: ignore[no-untyped-def]
+def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None,
+             strict: bool) -> list[Extracted]:
     from .extract.extract import extract
 
     if function is None:
@@ -199,7 +208,7 @@ def _extract(code: str, function: str | None, scenario: str | None, primitives: 
     return models
 
 
-def _verify_one(seq, options, json: bool, timing: bool, traces: bool, trace_out: str | None,  # type: ignore[no-untyped-def]
+def _verify_one(seq: Sequence, options: Options, json: bool, timing: bool, traces: bool, trace_out: str | None,
                 formats: tuple[str, ...]) -> int:
     from .report import json as json_report
     from .report import text as text_report
@@ -248,46 +257,24 @@ def show(
 ) -> int:
     """Render a trace (replayed first, so a stale or edited trace is refused)."""
     from .report.export import render
-    from .trace.replay_itf import replay_file
+    from .trace.replay_itf import rerun_file
 
     (fmt,) = _formats(format, single=True)
-    doc = replay_file(trace)
+    doc, run = rerun_file(trace)
     if graph:
         if fmt != "dot":
             raise _opt_error("--graph", "--graph needs --format dot")
-        sys.stdout.write(_state_graph(trace))
+        from .engines.graph import TooLarge, path_graph
+        from .report import dot
+
+        try:
+            states, path = path_graph(run)
+        except TooLarge as e:
+            raise InputError(trace, 1, 1, str(e)) from None
+        sys.stdout.write(dot.render_graph(states, path, doc["#meta"]["description"]))
         return 0
     sys.stdout.write(render(doc, fmt))
     return 0
-
-
-GRAPH_LIMIT = 20_000
-
-
-def _state_graph(trace: str) -> str:
-    from .verify import explicit_report
-    from .engines.graph import path_keys, state_graph
-    from .report import dot
-    from .system.describe import parse_action_code
-    from .system.step import canonical, initial_states, step
-    from .trace.replay_itf import TraceFile, load_system
-
-    tf = TraceFile(trace)
-    system, ci = load_system(tf)
-    ex = explore(system, record_edges=True, max_states=GRAPH_LIMIT)
-    if not ex.complete:
-        raise InputError(trace, 1, 1, f"the state graph has more than {GRAPH_LIMIT} states; too large to draw")
-    st = initial_states(system)[ci]
-    keys = [canonical(st)]
-    for state in tf.doc["states"][1:]:
-        action = parse_action_code(state["action"]["code"])
-        if action[0] == "l":
-            continue
-        st, _ = step(system, st, action)
-        keys.append(canonical(st))
-    graph = state_graph(ex)
-    keys = [k for k in keys if k in graph] or path_keys(ex, keys[0])
-    return dot.render_graph(graph, keys, tf.doc["#meta"]["description"])
 
 
 @app.command()
@@ -369,11 +356,11 @@ def prove(
     """Prove each property that holds for every address in the region and any number of vCPUs, and
     write a certificate (the invariants and a manifest) that recheck re-derives and z3 and cvc5
     re-check. Exits as verify does: 1 a claim is refuted, 3 UNKNOWN."""
-    from .verify import explicit_report
     from .report import json as json_report
     from .report import proof as proof_report
     from .smt.certificate import check_folder, default_folder, write
     from .smt.prove import prove as run
+    from .verify import explicit_report
 
     lvl = _level(level)
     if not timeout > 0:
@@ -409,10 +396,10 @@ def recheck(
     """Re-derive a certificate's obligations from its model and invariants and re-check them with z3
     and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 UNKNOWN (no cvc5, or
     a solver answered unknown), 2 malformed."""
-    from .verify import explicit_report
     from .report import proof as proof_report
     from .smt.certificate import MANIFEST
     from .smt.certificate import recheck as run
+    from .verify import explicit_report
 
     if not os.path.isfile(os.path.join(folder, MANIFEST)):
         raise _opt_error(folder, f"{folder} is not a certificate folder (no {MANIFEST})")

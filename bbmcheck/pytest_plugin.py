@@ -118,26 +118,17 @@ def assert_violation(result: Result, prop: str, *, steps: Seq[str] | None = None
 
 def _replay_steps(result: Result, prop: str, steps: Seq[str]) -> None:
     __tracebackhide__ = True
-    from .arch.config import Config
-    from .replay import ReplayError, replay
-    from .system.build import build
-    from .system.describe import parse_action_code
+    from .verify import rerun
 
     if result.context is None:
         raise AssertionError("this result carries no model to replay steps against")
-    seq, options = result.context
-    level = FeatBBM.parse(result.level)
-    system = build(seq, Config(level=level, rmrrpw=options.rmrrpw, space=options.space), vcpus=result.vcpus)
     errors = []
-    for ci in range(len(system.choices)):
-        try:
-            rows = replay(system, ci, [parse_action_code(s) for s in steps])
-        except (ReplayError, ValueError, IndexError) as e:
-            errors.append(f"{system.choices[ci].label()}: {e}")
-            continue
-        if rows and any(ev[0] == prop for ev in rows[-1][3]):
+    for run in rerun(result, list(steps)):
+        if run.shows(prop):
             return
-        errors.append(f"{system.choices[ci].label()}: the last step does not show {prop}")
+        label = run.system.choices[run.choice].label()
+        why = str(run.error) if run.error is not None else f"the last step does not show {prop}"
+        errors.append(f"{label}: {why}")
     raise AssertionError(f"the steps {' '.join(steps)} do not show {prop} on any implementation:\n  "
                          + "\n  ".join(errors))
 

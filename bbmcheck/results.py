@@ -40,12 +40,14 @@ class Step:
 @dataclass(frozen=True)
 class Trace:
     """A replayed counterexample: the ITF document (the interchange form every view renders from)
-    and the step rows computed from it."""
+    and the step rows computed from it. Made only by :func:`bbmcheck.trace.counterexample.counterexample`
+    from a replay's rows; ``replayed`` is what that replay confirmed (every action re-executed and
+    the last step shows the finding), so a trace of a corrupted path says False."""
 
     choices: str
     steps: tuple[Step, ...]
-    replayed: bool
-    itf: dict = field(default_factory=dict, compare=False, repr=False)
+    replayed: bool  # the replay it was made from confirmed it (bbmcheck.replay.Replay.confirmed)
+    itf: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def path(self) -> str:

@@ -7,22 +7,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .arch.config import ChoiceSpace, Config, FeatBBM, Rmrrpw, dnf
 from .arch.rules import PROPERTIES, PROPERTY_INFO
-from .engines.explicit import Exploration, Occurrence, explore
-from .replay import replay
+from .engines.base import Exploration, Occurrence
+from .engines.explicit import explore
+from .replay import Replay, execute
 from .results import Finding, Result, Stats, Trace, Verdict, Window, without_claims
 from .sequences.schema import Sequence
 from .system.build import STORE_DSB, System, build
 from .system.describe import cause_info
-from .system.step import initial_states
-from .trace.itf import build_document, derived_meta
-from .trace.steps import steps_from_itf
+from .trace.counterexample import counterexample
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class Options:
 
 
 DEFAULT_BMC_BOUND = 24
+Progress = Callable[[int, int, float], None]  # states, transitions, seconds so far
 
 
 class TimeUp(Exception):
@@ -133,7 +133,7 @@ def interruptible() -> Iterator[None]:
         _loud[0] -= 1
 
 
-def verify(seq: Sequence, options: Options = Options(), progress=None) -> Result:  # type: ignore[no-untyped-def]
+def verify(seq: Sequence, options: Options = Options(), progress: Progress | None = None) -> Result:
     """Check ``seq``; with ``options.timeout`` the whole call (building, search, BMC) is bounded by it,
     and inside :func:`time_limit` (the CLI's whole command) by that deadline too."""
     start = time.monotonic()
@@ -156,7 +156,7 @@ def _timed_out(seq: Sequence, options: Options, reason: str, seconds: float) -> 
                   context=(seq, options))
 
 
-def _verify(seq: Sequence, options: Options, progress) -> Result:  # type: ignore[no-untyped-def]
+def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Result:
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
     with interruptible():
         system = build(seq, config, vcpus=options.vcpus)
@@ -171,7 +171,7 @@ def _verify(seq: Sequence, options: Options, progress) -> Result:  # type: ignor
             if remaining() == 0:
                 raise TimeUp(_reason()) from None
             raise
-        result = assemble(seq, system, bex, symmetry=False, depth=depth)  # type: ignore[arg-type]
+        result = assemble(seq, system, bex, symmetry=False, depth=depth)
         return replace(result, context=(seq, options), engine="bmc", stop_reason=_cap_text(result.stop_reason))
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
                  max_states=options.max_states, timeout=remaining(), progress=progress,
@@ -247,9 +247,9 @@ def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -
     first_ci = min(occ, key=lambda ci: (occ[ci].depth, ci))
     trace = _trace(s, ex, first_ci, occ[first_ci], persisting=False)
     ptrace = None
-    pers = [ci for ci, o in occ.items() if o.persisting]
+    pers = {ci: o.persisting for ci, o in occ.items() if o.persisting is not None}
     if pers:
-        pci = min(pers, key=lambda ci: (occ[ci].persisting[0], ci))  # type: ignore[index]
+        pci = min(pers, key=lambda ci: (pers[ci][0], ci))
         ptrace = _trace(s, ex, pci, occ[pci], persisting=True)
     universe = s.universe
     return Finding(
@@ -301,12 +301,29 @@ def _at(s: System, pc: int) -> str:
 
 
 def _trace(s: System, ex: Exploration, ci: int, o: Occurrence, *, persisting: bool) -> Trace:
-    _depth, key, action, event = o.persisting if persisting else (o.depth, o.key, o.action, o.event)  # type: ignore[misc]
-    path = ex.trace_to(key) + [action]
-    rows = replay(s, ci, path, expect=event)  # raises ReplayError: an engine bug, never printed
-    # every #meta field follows from the replayed rows, so `bbmcheck replay` can recompute each one
-    doc = build_document(s, rows, initial_states(s)[ci], derived_meta(s, ci, rows, event))
-    return Trace(choices=s.choices[ci].label(), steps=steps_from_itf(doc), replayed=True, itf=doc)
+    key, action, event = o.key, o.action, o.event
+    if persisting:
+        assert o.persisting is not None
+        _depth, key, action, event = o.persisting
+    run = execute(s, ci, [*ex.trace_to(key), action], expect=event)
+    run.check()  # raises ReplayError: an engine bug, never printed
+    return counterexample(run)
+
+
+def system_of(result: Result) -> System:
+    """The compiled system ``result`` was checked on (its level, vCPUs and implementation choices)."""
+    if result.context is None:
+        raise ValueError("this result carries no model to build")
+    seq, options = result.context
+    config = Config(level=FeatBBM.parse(result.level), rmrrpw=options.rmrrpw, space=options.space)
+    return build(seq, config, vcpus=result.vcpus)
+
+
+def rerun(result: Result, path: list[str]) -> list[Replay]:
+    """``path`` (action codes) re-executed from the initial state of every implementation class
+    ``result`` explored, in class order."""
+    system = system_of(result)
+    return [execute(system, ci, path) for ci in range(len(system.choices))]
 
 
 def explicit_report(seq: Sequence, s: System) -> tuple[Exploration, Result]:

@@ -1,24 +1,27 @@
-"""Apalache's Informal Trace Format (ITF) for bbmcheck counterexamples, written by our own serializer.
+"""Apalache's Informal Trace Format (ITF) for bbmcheck counterexamples: the document every view renders.
 
 A trace is a JSON document ``{"#meta": {...}, "vars": [...], "states": [...]}``. Each state records
 the action that produced it (with the model-file line of an updater instruction), a one-sentence
 explanation citing the Arm rule, the walker-visible descriptors, pending stores and TLBIs, freed
 tables, and every vCPU's TLB, walk cache and in-flight walk. ITF encodings are used for sets
-(``{"#set": [...]}``) and maps (``{"#map": [[k, v], ...]}``); lists are JSON arrays. Every view
-(text, Mermaid, DOT, HTML, SARIF) is rendered from this document.
+(``{"#set": [...]}``) and maps (``{"#map": [[k, v], ...]}``); lists are JSON arrays.
+
+Every view (text, Mermaid, DOT, HTML, SARIF) is rendered from this document.
 
 This module makes documents; ``report/`` writes them (``report/itf.py`` is the JSON text).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .. import __version__
 from ..arch.rules import PROPERTY_INFO
+from ..replay import Row
 from ..system.build import System
 from ..system.describe import action_code, actor, cause_info, describe_action, describe_event, explain_step
-from ..system.step import Action, State, _bits
+from ..system.state import Action, Event, Kind, State, bits
 
 FORMAT_URL = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 VARS = ["action", "explanation", "pc", "memory", "pending_stores", "pending_tlbis", "freed", "vcpus", "events"]
@@ -30,7 +33,7 @@ def iset(items: list[str]) -> dict[str, list[str]]:
 
 def state_record(s: System, st: State) -> dict[str, Any]:
     """The observable content of a state (everything but the action that produced it)."""
-    _ci, pc, vis, vcpus = st
+    pc, vis = st.pc, st.vis
     memory = []
     for loc in sorted(set(s.initial) | set(s.wlocs)):
         desc, _ = s.value(loc, vis)
@@ -42,16 +45,17 @@ def state_record(s: System, st: State) -> dict[str, Any]:
             pending_stores.append(f"{loc.text()} := {s.versions[loc][ver].text()}")
     pending_tlbis = [f"line {s.program[t].line}: {s.program[t].text}" for t in s.pending[pc]]
     out_vcpus = []
-    for tlb, wc, walk, applied in vcpus:
+    ntables = len(s.tables)
+    for vc in st.vcpus:
         where = ""
-        if walk:
-            w = walk - 1
-            where = f"IPA {s.addresses[w // len(s.tables)]:#x} at {s.tables[w % len(s.tables)]}"
+        if vc.walk:
+            ai, ti = divmod(vc.walk - 1, ntables)
+            where = f"IPA {s.addresses[ai]:#x} at {s.tables[ti]}"
         out_vcpus.append({
-            "tlb": iset([s.leaf_entries[b].text() for b in _bits(tlb)]),
-            "walk_cache": iset([s.walk_entries[b].text() for b in _bits(wc)]),
+            "tlb": iset([s.leaf_entries[b].text() for b in bits(vc.tlb)]),
+            "walk_cache": iset([s.walk_entries[b].text() for b in bits(vc.wc)]),
             "walk": where,
-            "tlbis_applied": iset([f"line {s.program[t].line}" for t in _bits(applied)]),
+            "tlbis_applied": iset([f"line {s.program[t].line}" for t in bits(vc.applied)]),
         })
     return {
         "pc": pc,
@@ -63,7 +67,9 @@ def state_record(s: System, st: State) -> dict[str, Any]:
     }
 
 
-def step_record(s: System, st: State, action: Action | None, nxt: State, events: list[tuple]) -> dict[str, Any]:
+def step_record(s: System, st: State, action: Action | None, nxt: State, events: list[Event]) -> dict[str, Any]:
+    """The record of the state ``nxt`` that ``action`` reached from ``st`` (None: the initial state)."""
+    head: dict[str, Any]
     if action is None:
         head = {"action": {"actor": "init", "code": "init", "text": "initial state: empty TLBs, nothing in flight",
                            "line": 0},
@@ -74,11 +80,10 @@ def step_record(s: System, st: State, action: Action | None, nxt: State, events:
         head = {"action": {"actor": actor(action), "code": action_code(action), "text": text, "line": line or 0},
                 "explanation": explain_step(s, st, action, nxt, events)}
     return {**head, **state_record(s, nxt),
-            "events": [describe_event(s, ev) for ev in events if ev[0] != "witness"]}
+            "events": [describe_event(s, ev) for ev in events if ev.prop != "witness"]}
 
 
-def derived_meta(s: System, ci: int, rows: list[tuple[State, Action, State, list[tuple]]], event: tuple
-                 ) -> dict[str, Any]:
+def derived_meta(s: System, ci: int, rows: Sequence[Row], event: Event) -> dict[str, Any]:
     """The ``#meta`` fields that follow from the trace itself: ``verify`` writes them, and ``replay``
     recomputes them from its re-execution and refuses a trace whose ``#meta`` says otherwise.
 
@@ -87,33 +92,31 @@ def derived_meta(s: System, ci: int, rows: list[tuple[State, Action, State, list
     instruction before it that is not a DSB (a DSB only completes what is already possible, each of
     its effects being available earlier as its own action); the first instruction if none ran.
     """
-    prop = event[0]
-    before, last, _nxt, _events = rows[-1]
-    if last[0] == "u":
-        line = s.program[before[1]].line
+    first = s.program[0].line if s.program else 0
+    if rows and rows[-1].action.kind is Kind.UPDATE:
+        line = s.program[rows[-1].before.pc].line
     else:
-        ran = [st[1] for st, a, _, _ in rows if a[0] == "u" and s.program[st[1]].op != "dsb"]
-        line = s.program[ran[-1]].line if ran else (s.program[0].line if s.program else 0)
-    severity, _text, rules = cause_info(s, event[3])
+        ran = [r.before.pc for r in rows if r.action.kind is Kind.UPDATE and s.program[r.before.pc].op != "dsb"]
+        line = s.program[ran[-1]].line if ran else first
+    severity, _text, rules = cause_info(s, event.cause)
     return {
-        "description": f"bbmcheck counterexample: {prop} in {s.seq.name} at {s.level.value}",
-        "property": prop,
+        "description": f"bbmcheck counterexample: {event.prop} in {s.seq.name} at {s.level.value}",
+        "property": event.prop,
         "severity": severity,
         "rules": rules,
-        "property_rules": PROPERTY_INFO[prop].rules,
+        "property_rules": PROPERTY_INFO[event.prop].rules,
         "choices": s.choices[ci].label(),
-        "persisting": before[1] == s.end,
+        "persisting": bool(rows) and rows[-1].before.pc == s.end,
         "finding": describe_event(s, event),
         "offending_line": line,
     }
 
 
-def build_document(s: System, rows: list[tuple[State, Action, State, list[tuple]]], initial: State,
-                   meta: dict[str, Any]) -> dict[str, Any]:
-    """An ITF document from replayed rows ``(state, action, next, events)``."""
+def build_document(s: System, rows: Sequence[Row], initial: State, meta: dict[str, Any]) -> dict[str, Any]:
+    """An ITF document from replayed rows (:class:`bbmcheck.replay.Row`)."""
     states = [step_record(s, initial, None, initial, [])]
-    for st, action, nxt, events in rows:
-        states.append(step_record(s, st, action, nxt, events))
+    for row in rows:
+        states.append(step_record(s, row.before, row.action, row.after, row.events))
     for i, state in enumerate(states):
         state["#meta"] = {"index": i}
     full_meta = {

@@ -9,8 +9,10 @@ Nothing in the file is trusted. In order:
    whose action code is well formed.
 2. **The model** (exit 2 when not found): the file the trace names, whose sha256 must be the
    trace's (exit 4 when it is not: a stale trace).
-3. **Re-execution** (exit 4, :class:`ForgedTrace`): each state must equal the state the semantics
-   computes, field by field, and the last step must show the property the trace claims.
+3. **Re-execution** (exit 4, :class:`ForgedTrace`): the action codes are re-executed by
+   :func:`bbmcheck.replay.execute`, the one replay; each state must equal the state the semantics
+   computes, field by field (its values and the text beside them), and the last step must show the
+   property the trace claims.
 4. **Derived metadata** (exit 4): every ``#meta`` field is recomputed from the re-execution
    (:func:`bbmcheck.trace.itf.derived_meta` and the model) and must be the trace's, the first
    difference named.
@@ -23,16 +25,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..arch.config import Config, FeatBBM, Rmrrpw
 from ..arch.rules import PROPERTIES
 from ..errors import InputError
+from ..replay import Replay, execute
 from ..sequences.load import MAX_VCPUS, bundled_models, load_text, models_dir
 from ..system.build import System, build
-from ..system.describe import describe_event, parse_action_code
-from ..system.step import Action, State, actions, initial_states, step
+from ..system.describe import describe_event
 from .itf import VARS, build_document, derived_meta, step_record
 
 MAX_DEPTH = 32  # a bbmcheck trace nests 6 deep
@@ -187,39 +190,30 @@ def load_system(trace: TraceFile) -> tuple[System, int]:
     return system, labels.index(meta["choices"])
 
 
-def replay_file(path: str) -> dict[str, Any]:
-    """Replay; return the document rebuilt from the re-execution if every state and every ``#meta``
-    field of the file is what the re-execution gives. Raises InputError (malformed, exit 2) or
-    ForgedTrace (well formed but contradicted, exit 4)."""
+def rerun_file(path: str) -> tuple[dict[str, Any], Replay]:
+    """Replay; return the document rebuilt from the re-execution and the re-execution itself, if
+    every state and every ``#meta`` field of the file is what the re-execution gives. Raises
+    InputError (malformed, exit 2) or ForgedTrace (well formed but contradicted, exit 4)."""
     trace = TraceFile(path)
     system, ci = load_system(trace)
     states = trace.doc["states"]
-    init = initial_states(system)[ci]
-    st = init
-    _compare(trace, 0, step_record(system, st, None, st, []), states[0])
-    rows: list[tuple[State, Action, State, list[tuple]]] = []
-    for i in range(1, len(states)):
-        recorded = states[i]
-        action = parse_action_code(recorded["action"]["code"])
-        if action[0] == "l":
-            if len(action) != 3 or not (0 <= action[1] < system.vcpus and 0 <= action[2] < len(system.addresses)):
-                raise trace.forged(i, f"step {i} does not replay: lookup {recorded['action']['code']} names no "
-                                      "vCPU/address of this model")
-        elif action not in actions(system, st, evictions=True):
-            raise trace.forged(i, f"step {i} does not replay: action {recorded['action']['code']} is not enabled "
-                                  "in the state before it")
-        nxt, events = step(system, st, action)
-        _compare(trace, i, step_record(system, st, action, nxt, events), recorded)
-        rows.append((st, action, nxt, events))
-        st = nxt
+    run = execute(system, ci, [state["action"]["code"] for state in states[1:]])
+    # the states are compared in order, so the first difference is named even when a later step
+    # does not re-execute at all
+    _compare(trace, 0, step_record(system, run.initial, None, run.initial, []), states[0])
+    for i, row in enumerate(run.rows, 1):
+        _compare(trace, i, step_record(system, row.before, row.action, row.after, row.events), states[i])
+    if run.error is not None:
+        i = run.error.index + 1
+        raise trace.forged(i, f"step {i} does not replay: {run.error.message}")
     meta = trace.doc["#meta"]
     prop = meta["property"]
-    shown = sorted((ev for ev in rows[-1][3] if ev[0] == prop), key=repr) if rows else []
+    shown = sorted((ev for ev in run.last_events if ev.prop == prop), key=repr)
     if not shown:
         raise trace.forged(len(states) - 1, f"#meta.property: the last step does not show the violation of "
                                             f"'{prop}' the trace claims")
     event = next((ev for ev in shown if describe_event(system, ev) == meta.get("finding")), shown[0])
-    doc = build_document(system, rows, init, derived_meta(system, ci, rows, event))
+    doc = build_document(system, run.rows, run.initial, derived_meta(system, ci, run.rows, event))
     doc["#meta"]["version"] = meta["version"]  # who wrote it: the only field not recomputed
     _compare_meta(trace, doc["#meta"])
     for key in sorted(set(trace.doc) - {"#meta", "states"}):
@@ -229,7 +223,12 @@ def replay_file(path: str) -> dict[str, Any]:
                               "by the re-execution" if key in doc else f"unexpected top-level field '{key}'")
     if trace.doc.get("vars") != VARS:
         raise ForgedTrace(trace.path, 1, 1, f"'vars' is {_short(trace.doc.get('vars'))}, not {_short(VARS)}")
-    return doc
+    return doc, replace(run, expect=event)
+
+
+def replay_file(path: str) -> dict[str, Any]:
+    """The document rebuilt from the re-execution of the trace file (see :func:`rerun_file`)."""
+    return rerun_file(path)[0]
 
 
 def _compare_meta(trace: TraceFile, expected: dict[str, Any]) -> None:
