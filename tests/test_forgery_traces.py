@@ -226,6 +226,32 @@ def test_states_tampered_are_refused_naming_step_and_field(genuine, tmp_path, ca
         assert code == 4 and phrase in line, (phrase, line)
 
 
+def test_forged_values_beside_true_text_are_refused(genuine, tmp_path, capsys):
+    """The values a state carries (read back by ``trace.itf.read_states``) are compared like its
+    text: a value changed with the text left true is named."""
+    base = conflict(genuine)
+    walking = next(i for i, st in enumerate(base["states"]) if st["vcpus"][0]["walk_at"])
+    cached = next(i for i, st in enumerate(base["states"]) if st["vcpus"][0]["tlb_ids"]["#set"])
+    cases = []
+    d = copy.deepcopy(base)
+    d["states"][2]["stores_visible"]["#map"][0][1] += 1
+    cases.append((d, "step 2 does not replay: 'stores_visible'"))
+    d = copy.deepcopy(base)
+    d["states"][walking]["vcpus"][0]["walk_at"][1] += 1
+    cases.append((d, f"step {walking} does not replay: 'vcpus'"))
+    d = copy.deepcopy(base)
+    tlb = d["states"][cached]["vcpus"][0]["tlb_ids"]
+    tlb["#set"] = [b + 1 for b in tlb["#set"]]
+    cases.append((d, f"step {cached} does not replay: 'vcpus'"))
+    d = copy.deepcopy(base)
+    d["states"][1]["vcpus"][0]["tlbis_applied_pcs"] = {"#set": [0]}
+    cases.append((d, "step 1 does not replay: 'vcpus'"))
+    for doc, phrase in cases:
+        code, _, err = run(tmp_path, capsys, doc)
+        line = one_error(err, tmp_path)
+        assert code == 4 and phrase in line, (phrase, line)
+
+
 @pytest.mark.parametrize(("text", "phrase", "where"), [
     ('{"#meta": {"tool": "bbmcheck"}, "states": []}', "#meta.vcpus", None),
     ("[" * 100_000 + "]" * 100_000, "nested more than 32 deep", (1, 33)),

@@ -1,9 +1,11 @@
 """One replay, one Trace (issue 13): every path is re-executed by ``bbmcheck.replay.execute``, a
-printed trace says what that replay confirmed, and the imports run one way."""
+printed trace says what that replay confirmed, an ITF file reads back into the states it was made
+from, and the imports run one way."""
 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -11,13 +13,24 @@ import pytest
 from bbmcheck import verify as verify_module
 from bbmcheck.cli import main
 from bbmcheck.replay import ReplayError, execute, replay
+from bbmcheck.report.itf import render as itf_text
 from bbmcheck.sequences.load import load_model
 from bbmcheck.system.describe import describe_event, parse_action_code
 from bbmcheck.trace.counterexample import counterexample
+from bbmcheck.trace.itf import read_states
+from bbmcheck.trace.replay_itf import rerun_file
 from bbmcheck.verify import rerun, system_of, verify
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bbmcheck"
 REPORTS = ["text", "json", "trace_text", "mermaid", "dot", "html", "sarif", "escape", "itf", "export"]
+READ_BACK = ["ttrem1", "coalesce-ipa-tlbi", "split-bbm", "local-tlbi", "ttrem2-direct"]
+
+
+def traces(result):
+    for f in result.findings:
+        for trace in (f.trace, f.persisting_trace):
+            if trace is not None:
+                yield f, trace
 
 
 def shown_event(run, trace):
@@ -90,6 +103,44 @@ def test_assert_violation_steps_go_through_the_one_replay():
     assert any(r.shows("invalid-window") for r in runs)
     wrong = rerun(result, ["u", "x9"])
     assert all(r.error is not None and r.error.index == 1 for r in wrong)
+
+
+# ---- ITF states carry values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", READ_BACK)
+def test_an_itf_document_reads_back_into_the_replayed_states(name):
+    result = verify(load_model(name))
+    system = system_of(result)
+    labels = [c.label() for c in system.choices]
+    found = 0
+    for _f, trace in traces(result):
+        run = execute(system, labels.index(trace.choices), trace.path.split())
+        assert run.complete
+        assert read_states(system, trace.itf) == run.states
+        assert read_states(system, json.loads(itf_text(trace.itf))) == run.states  # from the file's text
+        found += 1
+    assert found, f"{name} has no counterexample to read back"
+
+
+def test_a_trace_file_replays_into_the_states_it_records(tmp_path):
+    result = verify(load_model("coalesce-ipa-tlbi"))
+    system = system_of(result)
+    for f, trace in traces(result):
+        path = tmp_path / f"{f.property}.itf.json"
+        path.write_text(itf_text(trace.itf), encoding="utf-8")
+        doc, run = rerun_file(str(path))
+        assert run.confirmed and run.expect is not None and run.expect.prop == f.property
+        assert read_states(system, doc) == run.states == read_states(system, json.loads(path.read_text()))
+
+
+def test_a_walk_is_recorded_as_its_address_and_table():
+    result = verify(load_model("ttrem1"))
+    trace = result.finding("tlb-conflict").trace
+    walks = [(v["walk"], v["walk_at"]) for st in trace.itf["states"] for v in st["vcpus"] if v["walk_at"]]
+    assert walks
+    for text, (ipa, table) in walks:
+        assert text == f"IPA {ipa:#x} at {system_of(result).tables[table]}"
 
 
 # ---- imports run one way --------------------------------------------------------------------------

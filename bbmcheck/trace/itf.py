@@ -6,7 +6,12 @@ explanation citing the Arm rule, the walker-visible descriptors, pending stores 
 tables, and every vCPU's TLB, walk cache and in-flight walk. ITF encodings are used for sets
 (``{"#set": [...]}``) and maps (``{"#map": [[k, v], ...]}``); lists are JSON arrays.
 
-Every view (text, Mermaid, DOT, HTML, SARIF) is rendered from this document.
+A state carries its values beside the rendered text, so the document reads back into the states it
+was made from (:func:`read_states`): ``pc``; ``stores_visible``, per written entry (in
+``System.wlocs`` order, named by its text) how many of its stores walkers see; per vCPU
+``tlb_ids`` and ``walk_cache_ids`` (the entries' positions in ``System.leaf_entries`` and
+``System.walk_entries``), ``walk_at`` (``[]``, or the walk's IPA and table index) and
+``tlbis_applied_pcs``. The implementation class is ``#meta.choices``.
 
 This module makes documents; ``report/`` writes them (``report/itf.py`` is the JSON text).
 """
@@ -21,13 +26,18 @@ from ..arch.rules import PROPERTY_INFO
 from ..replay import Row
 from ..system.build import System
 from ..system.describe import action_code, actor, cause_info, describe_action, describe_event, explain_step
-from ..system.state import Action, Event, Kind, State, bits
+from ..system.state import Action, Event, Kind, State, Vcpu, bits
 
 FORMAT_URL = "https://apalache-mc.org/docs/adr/015adr-trace.html"
-VARS = ["action", "explanation", "pc", "memory", "pending_stores", "pending_tlbis", "freed", "vcpus", "events"]
+VARS = ["action", "explanation", "pc", "memory", "stores_visible", "pending_stores", "pending_tlbis", "freed",
+        "vcpus", "events"]
 
 
 def iset(items: list[str]) -> dict[str, list[str]]:
+    return {"#set": sorted(items)}
+
+
+def ids(items: list[int]) -> dict[str, list[int]]:
     return {"#set": sorted(items)}
 
 
@@ -47,19 +57,25 @@ def state_record(s: System, st: State) -> dict[str, Any]:
     out_vcpus = []
     ntables = len(s.tables)
     for vc in st.vcpus:
-        where = ""
+        where, at = "", []
         if vc.walk:
             ai, ti = divmod(vc.walk - 1, ntables)
             where = f"IPA {s.addresses[ai]:#x} at {s.tables[ti]}"
+            at = [s.addresses[ai], ti]
         out_vcpus.append({
             "tlb": iset([s.leaf_entries[b].text() for b in bits(vc.tlb)]),
+            "tlb_ids": ids(bits(vc.tlb)),
             "walk_cache": iset([s.walk_entries[b].text() for b in bits(vc.wc)]),
+            "walk_cache_ids": ids(bits(vc.wc)),
             "walk": where,
+            "walk_at": at,
             "tlbis_applied": iset([f"line {s.program[t].line}" for t in bits(vc.applied)]),
+            "tlbis_applied_pcs": ids(bits(vc.applied)),
         })
     return {
         "pc": pc,
         "memory": {"#map": memory},
+        "stores_visible": {"#map": [[loc.text(), vis[i]] for i, loc in enumerate(s.wlocs)]},
         "pending_stores": pending_stores,
         "pending_tlbis": pending_tlbis,
         "freed": iset([s.tables[t] for t in s.freed[pc]]),
@@ -134,6 +150,47 @@ def build_document(s: System, rows: Sequence[Row], initial: State, meta: dict[st
         **meta,
     }
     return {"#meta": full_meta, "vars": VARS, "states": states}
+
+
+def read_state(s: System, choice: int, record: dict[str, Any]) -> State:
+    """The state an ITF state record of ``s`` holds, from its values (the text beside them is not
+    read). Raises ValueError, KeyError or TypeError for a record that holds no state of ``s``."""
+    ntables = len(s.tables)
+    visible = record["stores_visible"]["#map"]
+    if [loc for loc, _ in visible] != [loc.text() for loc in s.wlocs]:
+        raise ValueError("stores_visible does not name this model's written entries in order")
+    vcpus = []
+    for v in record["vcpus"]:
+        at = v["walk_at"]
+        walk = 0
+        if at:
+            ipa, ti = at
+            if not 0 <= ti < ntables:
+                raise ValueError(f"walk_at names no table of this model: {ti}")
+            walk = 1 + s.addresses.index(ipa) * ntables + ti
+        vcpus.append(Vcpu(_mask(v["tlb_ids"], len(s.leaf_entries)), _mask(v["walk_cache_ids"], len(s.walk_entries)),
+                          walk, _mask(v["tlbis_applied_pcs"], len(s.program))))
+    pc = record["pc"]
+    if not isinstance(pc, int) or not 0 <= pc <= s.end:
+        raise ValueError(f"pc out of range: {pc!r}")
+    return State(choice, pc, tuple(int(n) for _, n in visible), tuple(vcpus))
+
+
+def _mask(value: dict[str, list[int]], size: int) -> int:
+    out = 0
+    for b in value["#set"]:
+        if not isinstance(b, int) or not 0 <= b < size:
+            raise ValueError(f"no entry {b!r} here")
+        out |= 1 << b
+    return out
+
+
+def read_states(s: System, doc: dict[str, Any]) -> list[State]:
+    """Read an ITF document of ``s`` back into its states (the implementation class from
+    ``#meta.choices``)."""
+    labels = [c.label() for c in s.choices]
+    choice = labels.index(doc["#meta"]["choices"])
+    return [read_state(s, choice, record) for record in doc["states"]]
 
 
 def plain(value: Any) -> Any:
