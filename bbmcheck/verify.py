@@ -172,7 +172,7 @@ def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Resul
                 raise TimeUp(_reason()) from None
             raise
         result = assemble(seq, system, bex, symmetry=False, depth=depth)
-        return replace(result, context=(seq, options), engine="bmc", stop_reason=_cap_text(result.stop_reason))
+        return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
                  max_states=options.max_states, timeout=remaining(), progress=progress,
                  depth_bound=options.bound)
@@ -189,7 +189,8 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth
     bound = f"{s.vcpus} vCPU{'s' if s.vcpus != 1 else ''}, {len(s.addresses)} representative addresses"
     if depth is not None:
         bound += f", paths of at most {depth} steps"
-    findings = tuple(_finding(seq, s, ex, prop, bound) for prop in PROPERTIES)
+    engine: str = getattr(ex, "engine", "explicit")  # every engine names itself (engines/base.py)
+    findings = tuple(replace(_finding(seq, s, ex, prop, bound), engine=engine) for prop in PROPERTIES)
     classes = range(len(s.choices))
     witnesses = {"updater-done": all(ci in ex.done_reached for ci in classes)}
     if any(s.changed):  # a sequence that only unmaps has no new mapping to witness
@@ -211,6 +212,7 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth
         universe=tuple(c.label() for c in s.universe),
         notes=tuple(s.notes),
         symmetry=symmetry,
+        engine=engine,
     )
 
 

@@ -1,6 +1,6 @@
 """One replay, one Trace (issue 13): every path is re-executed by ``bbmcheck.replay.execute``, a
-printed trace says what that replay confirmed, an ITF file reads back into the states it was made
-from, and the imports run one way."""
+printed trace says what that replay confirmed, findings name the engine that found them, an ITF file
+reads back into the states it was made from, and the imports run one way."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from bbmcheck import verify as verify_module
 from bbmcheck.cli import main
 from bbmcheck.replay import ReplayError, execute, replay
 from bbmcheck.report.itf import render as itf_text
+from bbmcheck.results import Verdict
 from bbmcheck.sequences.load import load_model
 from bbmcheck.system.describe import describe_event, parse_action_code
 from bbmcheck.trace.counterexample import counterexample
 from bbmcheck.trace.itf import read_states
 from bbmcheck.trace.replay_itf import rerun_file
-from bbmcheck.verify import rerun, system_of, verify
+from bbmcheck.verify import Options, rerun, system_of, verify
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bbmcheck"
 REPORTS = ["text", "json", "trace_text", "mermaid", "dot", "html", "sarif", "escape", "itf", "export"]
@@ -103,6 +104,34 @@ def test_assert_violation_steps_go_through_the_one_replay():
     assert any(r.shows("invalid-window") for r in runs)
     wrong = rerun(result, ["u", "x9"])
     assert all(r.error is not None and r.error.index == 1 for r in wrong)
+
+
+# ---- Finding.engine -------------------------------------------------------------------------------
+
+
+def test_every_finding_names_the_engine_that_found_it(capsys):
+    explicit = verify(load_model("ttrem0"))
+    assert explicit.engine == "explicit" and {f.engine for f in explicit.findings} == {"explicit"}
+    bmc = verify(load_model("ttrem0"), Options(engine="bmc", bound=4))
+    assert bmc.engine == "bmc" and {f.engine for f in bmc.findings} == {"bmc"}
+    assert bmc.finding("invalid-window").verdict is Verdict.VIOLATED
+    assert main(["verify", "ttrem0", "--engine", "bmc", "--bound", "4", "--json"]) == 3  # bounded: inconclusive
+    data = json.loads(capsys.readouterr().out)
+    assert data["engine"] == "bmc" and {f["engine"] for f in data["findings"]} == {"bmc"}
+
+
+def test_assemble_reads_the_engine_from_the_exploration():
+    from bbmcheck.arch.config import Config
+    from bbmcheck.engines.explicit import explore
+    from bbmcheck.system.build import build
+    from bbmcheck.verify import assemble
+
+    seq = load_model("ttrem0")
+    system = build(seq, Config(level=seq.level))
+    ex = explore(system)
+    ex.engine = "toy"
+    result = assemble(seq, system, ex, symmetry=True)
+    assert result.engine == "toy" and {f.engine for f in result.findings} == {"toy"}
 
 
 # ---- ITF states carry values ----------------------------------------------------------------------
