@@ -23,7 +23,6 @@ from bbmcheck.smt.bmc import bmc
 from bbmcheck.system.build import System, build
 from bbmcheck.system.commands import Command, Commands, Emit, FillTlb, Group, build_commands
 from bbmcheck.system.state import Action, Event, Kind
-from bbmcheck.system.step import Machine
 
 BOUND = 9
 
@@ -32,7 +31,7 @@ def _system(name: str, commands: Commands | None = None) -> System:
     seq = load_model(name)
     s = build(seq, Config(level=seq.level))
     if commands is not None:
-        s.compiled = Machine(s, commands)  # both engines read the commands through machine(s)
+        s.commands = commands  # both engines read the system's commands (commands_of)
     return s
 
 

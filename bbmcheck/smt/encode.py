@@ -55,9 +55,9 @@ from ..system.commands import (
     WalkIs,
     WcAny,
     When,
+    commands_of,
 )
 from ..system.state import Action, State, Vcpu, bits
-from ..system.step import machine
 
 Expr = Any  # a z3 term: z3's operators are dynamically typed, so the alias is Any for mypy
 Env = dict[str, Expr]
@@ -167,7 +167,7 @@ class Encoder:
     def __init__(self, s: System, bitvectors: bool = False, only: int | None = None,
                  commands: Commands | None = None) -> None:
         self.s = s
-        self.commands = commands or machine(s).commands
+        self.commands = commands or commands_of(s)
         # ``only``: observers walk and look up this address index alone (prove.py, per-address proofs)
         self.addrs = list(range(len(s.addresses))) if only is None else [only]
         self.layout = Layout.of(s, bitvectors, only)

@@ -144,7 +144,8 @@ class System:
     trans: list[dict[int, tuple[int, str]]] = field(default_factory=list)  # addr -> leaf bit -> (OA at addr, attr)
     differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
     not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
-    compiled: object = None  # the interpreter's compiled commands (system/step.py machine())
+    commands: object = None  # the transition relation (system/commands.py commands_of())
+    compiled: object = None  # the commands compiled by the concrete interpreter (system/step.py machine())
     level_rank: int = 0
     may_abort: bool = True  # the level permits TLB conflict aborts for size changes
     honours: list[bool] = field(default_factory=list)  # choice class -> nT=1 is honoured

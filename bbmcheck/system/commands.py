@@ -310,6 +310,14 @@ def tlbi_effects(s: System, t: int) -> tuple[Effect, ...]:
     return tuple(out)
 
 
+def commands_of(s: System) -> Commands:
+    """The system's commands, built once (``System.commands``; a test may install a variant)."""
+    got = s.commands
+    if not isinstance(got, Commands):
+        got = s.commands = build_commands(s)
+    return got
+
+
 def build_commands(s: System) -> Commands:
     updater = [_updater(s, pc) for pc in range(s.end)]
     propagate = [[_propagate(s, i, n) for n in range(len(s.store_pcs[i]))] for i in range(len(s.wlocs))]

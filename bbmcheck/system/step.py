@@ -26,7 +26,6 @@ from .commands import (
     ClearTlb,
     ClearWc,
     Command,
-    Commands,
     Cond,
     DropWalk,
     EachVcpu,
@@ -48,7 +47,7 @@ from .commands import (
     WalkIs,
     WcAny,
     When,
-    build_commands,
+    commands_of,
     is_global,
 )
 from .state import IDLE, Action, Event, Kind, State, Vcpu, bits
@@ -410,9 +409,9 @@ class CompiledGroup:
 class Machine:
     """A system's commands, compiled. ``s.compiled`` holds it (``machine(s)``)."""
 
-    def __init__(self, s: System, commands: Commands | None = None) -> None:
+    def __init__(self, s: System) -> None:
         self.s = s
-        self.commands = cmds = commands or build_commands(s)
+        self.commands = cmds = commands_of(s)
         self.updater = [Compiled(c) for c in cmds.updater]
         self.propagate = [[Compiled(c) for c in per] for per in cmds.propagate]
         self.tlbi = [(t, Compiled(c)) for t, c in sorted(cmds.tlbi.items())]
