@@ -122,13 +122,21 @@ FALSE: Cond = AnyOf(())
 GLOBAL_ATOMS = (PcIn, ChoiceIn, VisIs, VisAtLeast)
 
 
+LOCAL_ATOMS = (WalkIs, WcAny, TlbAny, TlbAll, Applied)
+
+
+def atoms(c: Cond) -> set[type]:
+    """The kinds of atom ``c`` reads."""
+    if isinstance(c, Not):
+        return atoms(c.cond)
+    if isinstance(c, All | AnyOf):
+        return set().union(*(atoms(x) for x in c.conds))
+    return {type(c)}
+
+
 def is_global(c: Cond) -> bool:
     """Whether ``c`` reads only the class, the pc and the visible stores."""
-    if isinstance(c, Not):
-        return is_global(c.cond)
-    if isinstance(c, All | AnyOf):
-        return all(is_global(x) for x in c.conds)
-    return isinstance(c, GLOBAL_ATOMS)
+    return atoms(c) <= set(GLOBAL_ATOMS)
 
 
 def conj(*cs: Cond) -> Cond:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .build import System
 from .commands import (
+    LOCAL_ATOMS,
     All,
     AnyOf,
     AnyTlb,
@@ -47,6 +48,7 @@ from .commands import (
     WalkIs,
     WcAny,
     When,
+    atoms,
     commands_of,
     is_global,
 )
@@ -305,19 +307,16 @@ def _vcpu_only(effects: tuple[Effect, ...]) -> bool:
     """Whether the effects' conditions read nothing but the acting vCPU."""
     for e in effects:
         if isinstance(e, When):
-            if not _local(e.cond) or not _vcpu_only(e.effects):
+            if not atoms(e.cond) <= set(LOCAL_ATOMS) or not _vcpu_only(e.effects):
                 return False
         elif isinstance(e, EachVcpu):
             return False
     return True
 
 
-def _local(c: Cond) -> bool:
-    if isinstance(c, Not):
-        return _local(c.cond)
-    if isinstance(c, All | AnyOf):
-        return all(_local(x) for x in c.conds)
-    return isinstance(c, WalkIs | WcAny | TlbAny | TlbAll | Applied)
+def _tlbs_and_global(c: Cond) -> bool:
+    """Whether ``c`` reads nothing but the class, the pc, the visible stores and TLBs."""
+    return atoms(c) <= {PcIn, ChoiceIn, VisIs, VisAtLeast, TlbAny, TlbAll, AnyTlb}
 
 
 class Compiled:
@@ -421,6 +420,8 @@ class Machine:
         self.steps = {code: CompiledGroup(g) for code, g in cmds.steps.items()}
         self.evict_tlb = [Compiled(c) for c in cmds.evict_tlb]
         self.evict_wc = [Compiled(c) for c in cmds.evict_wc]
+        for c in cmds.lookups:  # the observe memo key holds the class, pc, vis and TLBs only
+            assert all(_tlbs_and_global(e.cond) for e in c.events) and _tlbs_and_global(c.local), c
         self.lookups = [Compiled(c) for c in cmds.lookups]
         n = s.vcpus
         self.tlbi_actions = [{t: Action(Kind.TLBI, v, t) for t, _ in self.tlbi} for v in range(n)]
