@@ -164,13 +164,8 @@ def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Resul
         from .smt.bmc import bmc  # z3 is imported only when the SMT engine is asked for
 
         depth = options.bound or DEFAULT_BMC_BOUND
-        try:
-            with interruptible():
-                bex = bmc(system, depth, timeout=remaining())
-        except RuntimeError:  # z3 "unknown": a query the deadline cancelled
-            if remaining() == 0:
-                raise TimeUp(_reason()) from None
-            raise
+        with interruptible():  # a query the deadline cancels is UNKNOWN: BMC stops at the last decided depth
+            bex = bmc(system, depth, timeout=remaining())
         result = assemble(seq, system, bex, symmetry=False, depth=depth)
         return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,

@@ -57,7 +57,6 @@ from .state import IDLE, Action, Event, Kind, State, Vcpu, bits
 __all__ = ["Action", "Event", "State", "Vcpu", "actions", "canonical", "initial_states", "lookup_events",
            "machine", "observe", "step"]
 
-_bits = bits  # the old private name, still imported by trace/itf.py (state.bits is the public one)
 Test = Callable[[State, Vcpu], bool]
 _UPDATE, _PROPAGATE, _WALK, _STEP, _LOOKUP = Kind.UPDATE, Kind.PROPAGATE, Kind.WALK, Kind.STEP, Kind.LOOKUP
 _new = tuple.__new__
