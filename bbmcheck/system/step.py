@@ -14,6 +14,7 @@ state). Events (``state.Event``) name the property, the vCPU, the address and th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from .build import System
 from .commands import (
@@ -58,7 +59,8 @@ __all__ = ["Action", "Event", "State", "Vcpu", "actions", "canonical", "initial_
            "machine", "observe", "step"]
 
 Test = Callable[[State, Vcpu], bool]
-_UPDATE, _PROPAGATE, _WALK, _STEP, _LOOKUP = Kind.UPDATE, Kind.PROPAGATE, Kind.WALK, Kind.STEP, Kind.LOOKUP
+_UPDATE, _PROPAGATE, _TLBI, _WALK, _STEP, _LOOKUP = (Kind.UPDATE, Kind.PROPAGATE, Kind.TLBI, Kind.WALK, Kind.STEP,
+                                                      Kind.LOOKUP)
 _new = tuple.__new__
 
 
@@ -271,29 +273,38 @@ GlobalUpdate = Callable[[State], State]
 
 
 def compile_global_effects(effects: tuple[Effect, ...]) -> GlobalUpdate:
-    parts: list[Callable[[State], State]] = []
+    """An updater or memory command's effects as one closure building one new state."""
+    pc: int | None = None
+    counts: tuple[int, ...] | None = None
+    sets: list[tuple[int, int]] = []
+    each: VcpuUpdate | None = None
     for e in effects:
         if isinstance(e, SetPc):
             pc = e.pc
-            parts.append(lambda st, pc=pc: _new(State, (st[0], pc, st[2], st[3])))  # type: ignore[misc]
         elif isinstance(e, SetVis):
-            i, n = e.entry, e.n
-            parts.append(lambda st, i=i, n=n: _new(State, (st[0], st[1], st[2][:i] + (n,) + st[2][i + 1:],  # type: ignore[misc]
-                                                           st[3])))
+            sets.append((e.entry, e.n))
         elif isinstance(e, SetAllVis):
-            counts = e.counts
-            parts.append(lambda st, counts=counts: _new(State, (st[0], st[1], counts, st[3])))  # type: ignore[misc]
+            counts, sets = e.counts, []
         elif isinstance(e, EachVcpu):
-            upd = compile_vcpu_effects(e.effects)
-            parts.append(lambda st, upd=upd: _new(State, (st[0], st[1], st[2],  # type: ignore[misc]
-                                                          tuple(upd(st, vc) for vc in st[3]))))
+            if each is not None:
+                raise ValueError("one EachVcpu per command")
+            each = compile_vcpu_effects(e.effects)
         else:
             raise TypeError(f"not a global effect: {e!r}")
+    if pc is None and counts is None and each is None and len(sets) == 1:
+        (i, n), = sets  # a store becomes visible
+
+        def visible(st: State) -> State:
+            vis = st[2]
+            return _new(State, (st[0], st[1], vis[:i] + (n,) + vis[i + 1:], st[3]))
+        return visible
 
     def apply(st: State) -> State:
-        for part in parts:
-            st = part(st)
-        return st
+        vis = st[2] if counts is None else counts
+        for i, n in sets:
+            vis = vis[:i] + (n,) + vis[i + 1:]
+        vcpus = st[3] if each is None else tuple(each(st, vc) for vc in st[3])
+        return _new(State, (st[0], st[1] if pc is None else pc, vis, vcpus))
     return apply
 
 
@@ -381,20 +392,22 @@ class Compiled:
 
 
 class CompiledGroup:
-    """An action's cases; the case whose global guard holds is memoized per (class, pc, vis)."""
+    """An action's cases. The case that holds is memoized on the coordinates the cases' guards
+    read (the class, the pc, the visible stores of some entries), packed into one int."""
 
-    __slots__ = ("group", "local", "cases", "memo")
+    __slots__ = ("group", "local", "cases", "memo", "key")
 
-    def __init__(self, g: Group) -> None:
+    def __init__(self, g: Group, radix: Radix) -> None:
         for c in g.cases:
             assert is_global(c.when) and c.local == All(()), "a case splits on global conditions only"
         self.group = g
         self.local = compile_cond(g.local)
         self.cases = [Compiled(c) for c in g.cases]
-        self.memo: dict[tuple[object, ...], Compiled] = {}
+        self.memo: dict[int, Compiled] = {}
+        self.key = _packer([c.when for c in g.cases], radix)
 
     def case(self, st: State) -> Compiled:
-        key = st[:3]
+        key = self.key(st)
         got = self.memo.get(key)
         if got is None:
             hits = [c for c in self.cases if c.when(st, IDLE)]
@@ -402,6 +415,46 @@ class CompiledGroup:
                 raise AssertionError(f"{len(hits)} cases of {self.group.action} hold in {st}")
             got = self.memo[key] = hits[0]
         return got
+
+
+class Radix(NamedTuple):
+    classes: int
+    pcs: int
+    versions: tuple[int, ...]  # per written entry: how many values its vis count takes
+
+
+def _entries(c: Cond) -> set[int]:
+    if isinstance(c, Not):
+        return _entries(c.cond)
+    if isinstance(c, All | AnyOf):
+        return set().union(*(_entries(x) for x in c.conds))
+    return {c.entry} if isinstance(c, VisIs | VisAtLeast) else set()
+
+
+def _packer(conds: list[Cond], radix: Radix) -> Callable[[State], int]:
+    """One int from exactly the coordinates ``conds`` read (a mixed-radix number)."""
+    read = set().union(*(atoms(c) for c in conds)) if conds else set()
+    entries = sorted(set().union(*(_entries(c) for c in conds))) if conds else []
+    by_ci, by_pc = ChoiceIn in read, PcIn in read
+    if not by_ci and not by_pc and len(entries) == 1:
+        (e,) = entries
+        return lambda st: st[2][e]
+    if not by_pc and len(entries) == 1:
+        (e,) = entries
+        n = radix.classes
+        return lambda st: st[2][e] * n + st[0]
+    if not entries and not by_ci and not by_pc:
+        return lambda st: 0
+
+    def pack(st: State) -> int:
+        k = st[0] if by_ci else 0
+        if by_pc:
+            k = k * radix.pcs + st[1]
+        vis = st[2]
+        for i in entries:
+            k = k * radix.versions[i] + vis[i]
+        return k
+    return pack
 
 
 class Machine:
@@ -414,9 +467,12 @@ class Machine:
         self.propagate = [[Compiled(c) for c in per] for per in cmds.propagate]
         self.tlbi = [(t, Compiled(c)) for t, c in sorted(cmds.tlbi.items())]
         self.tlbi_of = dict(self.tlbi)
-        self.walks = [(key, CompiledGroup(g)) for key, g in sorted(cmds.walks.items())]
+        # TLBIs whose local guard is the usual "not yet acted here": tested inline in actions()
+        self.usual = frozenset(t for t, c in self.tlbi if c.command.local == Not(Applied(t)))
+        radix = Radix(len(s.choices), s.end + 1, tuple(len(p) + 1 for p in s.store_pcs))
+        self.walks = [(key, CompiledGroup(g, radix)) for key, g in sorted(cmds.walks.items())]
         self.walk_of = dict(self.walks)
-        self.steps = {code: CompiledGroup(g) for code, g in cmds.steps.items()}
+        self.steps = {code: CompiledGroup(g, radix) for code, g in cmds.steps.items()}
         self.evict_tlb = [Compiled(c) for c in cmds.evict_tlb]
         self.evict_wc = [Compiled(c) for c in cmds.evict_wc]
         for c in cmds.lookups:  # the observe memo key holds the class, pc, vis and TLBs only
@@ -461,7 +517,10 @@ class Machine:
         for v, vc in enumerate(st[3]):
             if tl:
                 mine = self.tlbi_actions[v]
-                out.extend(mine[t] for t, c in tl if c.local(st, vc))
+                applied = vc[3]
+                for t, c in tl:
+                    if not applied >> t & 1 if t in self.usual else c.local(st, vc):
+                        out.append(mine[t])
             if vc[2]:
                 out.append(self.step_actions[v])
             else:
@@ -496,12 +555,19 @@ class Machine:
         kind = action[0]
         if kind is _STEP or kind is _WALK:
             v = action[1]
-            vcpus = st[3]
-            vc = vcpus[v]
+            vc = st[3][v]
             g = self.steps[vc[2]] if kind is _STEP else self.walk_of[(action[2], action[3])]
-            c = g.memo.get(st[:3]) or g.case(st)
+            c = g.memo.get(g.key(st)) or g.case(st)
+        elif kind is _TLBI:
+            v = action[1]
+            vc = st[3][v]
+            c = self.tlbi_of[action[2]]
         elif kind is _UPDATE or kind is _PROPAGATE:
-            c = self.fired(st, action)
+            if kind is _UPDATE:
+                c = self.updater[st[1]]
+            else:
+                i = action[2]
+                c = self.propagate[i][st[2][i]]
             events: list[Event] = []
             if c.events:
                 c.raised(st, IDLE, -1, events)
@@ -510,8 +576,7 @@ class Machine:
             return st, self.lookup(st, action[1], action[2])
         else:
             v = action[1]
-            vcpus = st[3]
-            vc = vcpus[v]
+            vc = st[3][v]
             c = self.fired(st, action)
         return c.run(st, v, vc)
 
