@@ -276,7 +276,7 @@ class Commands:
     evict_tlb: list[Command]
     evict_wc: list[Command]
     lookups: list[Command]
-    memory: list[list[tuple[Cond, tuple[int, str] | None]]]  # address -> (condition, translation)
+    memory: list[list[tuple[Cond, tuple[int, str]]]]  # address -> (condition, translation) where a walk translates
 
     def per_vcpu_order(self) -> list[Command]:
         """Every per-vCPU command in a fixed order (TLBIs, walk starts, walk steps)."""
@@ -505,16 +505,15 @@ def conflict_cause(s: System, b1: int, b2: int, ai: int) -> str | None:
     return None
 
 
-def _memory(s: System, ai: int) -> list[tuple[Cond, tuple[int, str] | None]]:
-    """What a walk from the root translates ``ai`` to, as cases (condition, translation or None for
-    a fault): a freed page, an invalid or AF=0 entry or an nT=1 block the class faults on is None."""
+def _memory(s: System, ai: int) -> list[tuple[Cond, tuple[int, str]]]:
+    """What a walk from the root translates ``ai`` to, as cases (condition, translation). Where no
+    case holds the walk faults: a freed page, an invalid or AF=0 entry, or an nT=1 block the class
+    faults on."""
     a = s.addresses[ai]
-    out: list[tuple[Cond, tuple[int, str] | None]] = []
+    out: list[tuple[Cond, tuple[int, str]]] = []
 
     def walk(ti: int, cond: Cond) -> None:
         freed = [p for p in range(s.end + 1) if ti in s.freed[p]]
-        if freed:
-            out.append((conj(cond, PcIn(frozenset(freed))), None))
         live = conj(cond, Not(PcIn(frozenset(freed)))) if freed else cond
         loc = s.walk_loc[(ti, ai)]
         wi = s.wloc_index.get(loc)
@@ -525,20 +524,15 @@ def _memory(s: System, ai: int) -> list[tuple[Cond, tuple[int, str] | None]]:
                 walk(s.tables.index(desc.next_table), c)
             elif desc.is_leaf and desc.af == 1:
                 faults = [ci for ci in range(len(s.choices))
-                          if desc.nt and s.honours[ci]
-                          and s.choices[ci].nt_fault is NtFault.ALWAYS]
+                          if desc.nt and s.honours[ci] and s.choices[ci].nt_fault is NtFault.ALWAYS]
                 val = (desc.oa + (a - s.loc_base(loc)), desc.attr)
                 out.append((conj(c, Not(ChoiceIn(frozenset(faults)))) if faults else c, val))
-                if faults:
-                    out.append((conj(c, ChoiceIn(frozenset(faults))), None))
-            else:
-                out.append((c, None))
 
     walk(s.root, TRUE)
     return out
 
 
-def _lookup(s: System, ai: int, memory: list[tuple[Cond, tuple[int, str] | None]]) -> Command:
+def _lookup(s: System, ai: int, memory: list[tuple[Cond, tuple[int, str]]]) -> Command:
     """A TLB lookup of ``ai`` by a vCPU: changes nothing; its events hold in the state."""
     match = bits(s.match_mask[ai])
     pairs: dict[str, list[Cond]] = {}
@@ -561,8 +555,7 @@ def _lookup(s: System, ai: int, memory: list[tuple[Cond, tuple[int, str] | None]
     incoherent: list[Cond] = []
     for b1 in match:
         differ = sum(1 << b2 for b2 in match if trans[b2] != trans[b1])
-        alternatives = ([AnyTlb(differ)] if differ else []) + [c for c, val in memory if val is not None
-                                                             and val != trans[b1]]
+        alternatives = ([AnyTlb(differ)] if differ else []) + [c for c, val in memory if val != trans[b1]]
         if alternatives:
             incoherent.append(conj(TlbAny(1 << b1), disj(alternatives)))
     events.append(Emit("stale-translation", "incoherent", disj(incoherent)))
