@@ -39,6 +39,8 @@ class Model(Protocol):
     def step(self, st: Any, action: Any) -> tuple[Any, list[Any]]: ...
     def observe(self, st: Any) -> list[tuple[Any, list[Any]]]: ...
     def canonical(self, st: Any) -> Any: ...
+    # optional: ``successors(st, evictions)``, the list of ``(action, *step(st, action))`` over
+    # ``actions(st, evictions)`` in one call (``Machine.successors``); the search prefers it
 
 
 @dataclass
@@ -108,7 +110,13 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
              depth_bound: int | None) -> Exploration:
     start = time.perf_counter()
     key_of = model.canonical if symmetry else (lambda st: st)
-    actions, step, observe = model.actions, model.step, model.observe
+    observe = model.observe
+    successors = getattr(model, "successors", None)
+    if successors is None:  # a model without the fused form: its actions, each stepped
+        actions, step = model.actions, model.step
+
+        def successors(st: Any, evictions: bool) -> list[tuple[Any, Any, list[Any]]]:
+            return [(a, *step(st, a)) for a in actions(st, evictions)]
     visited: dict[Any, tuple[Any, int, int]] = {}
     occ: dict[tuple[str, int], Occurrence] = {}
     done: set[int] = set()
@@ -135,10 +143,7 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
             if not updater and pc == end and (o.persisting is None or depth < o.persisting[0]):
                 o.persisting = (depth, key, action, ev)
 
-    def admit(st: Any, parent: Any, index: int, depth: int) -> None:
-        key = key_of(st)
-        if key in visited:
-            return
+    def admit(st: Any, key: Any, parent: Any, index: int, depth: int) -> None:
         visited[key] = (parent, index, depth)
         queue.append((st, key, depth))
         if st[1] == end:  # State.pc; State.choice is st[0]
@@ -149,7 +154,9 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
             record(evs, key, look, depth + 1, st[1], st[0])
 
     for ci, st in enumerate(model.initial_states()):
-        admit(st, None, ci, 0)
+        key = key_of(st)
+        if key not in visited:
+            admit(st, key, None, ci, 0)
     complete, reason = True, "exhaustive"
     last_report = start
     while queue:
@@ -158,14 +165,16 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
         if depth_bound is not None and depth >= depth_bound:
             complete, reason = False, f"depth bound of {depth_bound} reached"
             continue
-        for index, action in enumerate(actions(st, evictions)):
-            nxt, events = step(st, action)
-            transitions += 1
+        nexts = successors(st, evictions)
+        transitions += len(nexts)
+        for index, (action, nxt, events) in enumerate(nexts):
             if events:
                 record(events, key, action, depth + 1, st[1], st[0])
-            admit(nxt, key, index, depth + 1)
+            nkey = key_of(nxt)
+            if nkey not in visited:
+                admit(nxt, nkey, key, index, depth + 1)
             if edges is not None:
-                edges.append((key, key_of(nxt), action))
+                edges.append((key, nkey, action))
         if len(visited) >= max_states:
             complete, reason = False, f"state cap of {max_states} states reached"
             break

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from .build import System
 from .commands import (
+    GLOBAL_ATOMS,
     LOCAL_ATOMS,
     All,
     AnyOf,
@@ -79,10 +80,18 @@ def canonical(st: State) -> State:
         if vcpus[0] <= vcpus[1]:
             return st
         return _new(State, (st[0], st[1], st[2], (vcpus[1], vcpus[0])))
-    if n == 3:
-        if vcpus[0] <= vcpus[1] <= vcpus[2]:
-            return st
-    elif n < 2:
+    if n == 3:  # a sorting network: three comparisons at most, no list
+        a, b, c = vcpus
+        if a <= b:
+            if b <= c:
+                return st
+            t = (a, c, b) if a <= c else (c, a, b)
+        elif a <= c:
+            t = (b, a, c)
+        else:
+            t = (b, c, a) if b <= c else (c, b, a)
+        return _new(State, (st[0], st[1], st[2], t))
+    if n < 2:
         return st
     return _new(State, (st[0], st[1], st[2], tuple(sorted(vcpus))))
 
@@ -313,11 +322,12 @@ def compile_global_effects(effects: tuple[Effect, ...]) -> GlobalUpdate:
 EventSpec = tuple[str, str, Test | None, int]  # property, cause, test, AnyTlb mask (0: none)
 
 
-def _vcpu_only(effects: tuple[Effect, ...]) -> bool:
-    """Whether the effects' conditions read nothing but the acting vCPU."""
+def _vcpu_only(effects: tuple[Effect, ...], allowed: set[type] | None = None) -> bool:
+    """Whether the effects' conditions read nothing but the acting vCPU (or ``allowed`` atoms)."""
+    own: set[type] = set(LOCAL_ATOMS) if allowed is None else allowed
     for e in effects:
         if isinstance(e, When):
-            if not atoms(e.cond) <= set(LOCAL_ATOMS) or not _vcpu_only(e.effects):
+            if not atoms(e.cond) <= own or not _vcpu_only(e.effects, own):
                 return False
         elif isinstance(e, EachVcpu):
             return False
@@ -329,10 +339,39 @@ def _tlbs_and_global(c: Cond) -> bool:
     return atoms(c) <= {PcIn, ChoiceIn, VisIs, VisAtLeast, TlbAny, TlbAll, AnyTlb}
 
 
+Dynamic = tuple[int, dict[int, list[Event]], list[tuple[Event, int, Test | None]]]
+Move = tuple[Action, Vcpu, list[Event], Dynamic | None]
+"""A vCPU's move in ``Machine.successors``: the action, the vCPU after it and its events, or, when
+some event reads other vCPUs' TLBs, ``(bits read, memo, specs)``: with the acting vCPU and the
+global part fixed, such an event depends only on the OR of all TLBs masked by the bits it reads
+(``AnyTlb`` is that OR, masked), so the events are memoized on it. A spec is the event with its
+``AnyTlb`` mask (-1: always) or its test on the whole state."""
+
+
+def _any_tlb_masks(c: Cond) -> int:
+    if isinstance(c, AnyTlb):
+        return c.mask
+    if isinstance(c, Not):
+        return _any_tlb_masks(c.cond)
+    if isinstance(c, All | AnyOf):
+        out = 0
+        for x in c.conds:
+            out |= _any_tlb_masks(x)
+        return out
+    return 0
+
+
+def _moves_read_own_vcpu(c: Command) -> bool:
+    """Whether a per-vCPU command's guards and effects read only the class, the pc, the visible
+    stores and the acting vCPU (its events may read more: ``successors`` decides those per state)."""
+    own: set[type] = set(GLOBAL_ATOMS) | set(LOCAL_ATOMS)
+    return is_global(c.when) and atoms(c.local) <= own and _vcpu_only(c.effects, own)
+
+
 class Compiled:
     """One command: its guard parts, its effect and its events as closures."""
 
-    __slots__ = ("command", "address", "when", "local", "update", "vcpu_update", "run", "events")
+    __slots__ = ("command", "address", "when", "local", "update", "vcpu_update", "run", "events", "others")
 
     def __init__(self, c: Command) -> None:
         self.command = c
@@ -341,6 +380,8 @@ class Compiled:
         self.local = compile_cond(c.local)
         self.events: list[EventSpec] = [(e.prop, e.cause, compile_event_cond(e.cond),
                                          e.cond.mask if isinstance(e.cond, AnyTlb) else 0) for e in c.events]
+        # the TLB bits of other vCPUs each event reads (AnyTlb masks, OR-ed), 0 for none
+        self.others = [_any_tlb_masks(e.cond) for e in c.events]
         if c.per_vcpu:
             self.vcpu_update: VcpuUpdate = compile_vcpu_effects(c.effects)
             self.run = self._runner(_vcpu_only(c.effects))
@@ -482,6 +523,10 @@ class Machine:
         self.tlbi_actions = [{t: Action(Kind.TLBI, v, t) for t, _ in self.tlbi} for v in range(n)]
         self.step_actions = [Action(Kind.STEP, v) for v in range(n)]
         self.global_memo: dict[tuple[object, ...], tuple[list[Action], list[tuple[int, Compiled]]]] = {}
+        # successors(): per (class, pc, vis), per vCPU, per vCPU value, that vCPU's moves
+        self.moves_ok = all(_moves_read_own_vcpu(c) for c in cmds.per_vcpu_order()
+                            + list(cmds.evict_tlb) + list(cmds.evict_wc))
+        self.moves_memo: tuple[dict[tuple[object, ...], list[dict[Vcpu, list[Move]]]], ...] = ({}, {})
         self.start_memo: dict[tuple[int, int], list[Action]] = {}
         self.observe_memo: dict[tuple[object, ...], list[tuple[Action, list[Event]]]] = {}
 
@@ -528,6 +573,85 @@ class Machine:
             if evictions:
                 out.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
                 out.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
+        return out
+
+    # ---- successors: actions and steps in one pass (the explicit search's hot loop) -------------
+    def successors(self, st: State, evictions: bool) -> list[tuple[Action, State, list[Event]]]:
+        """``(action, step(st, action))`` for every action of ``actions(st, evictions)``, in that
+        order. A vCPU's moves read only the class, the pc, the visible stores and that vCPU (the
+        constructor checks it, ``_moves_read_own_vcpu``), except events whose condition reads other
+        vCPUs' TLBs, decided here on ``st``; so they are memoized on those coordinates.
+        The returned event lists are shared: read them, do not change them."""
+        if not self.moves_ok:
+            return [(a, *self.step(st, a)) for a in self.actions(st, evictions)]
+        acts, _tl = self._globals(st)
+        out: list[tuple[Action, State, list[Event]]] = []
+        for a in acts:
+            c = self.updater[st[1]] if a[0] is _UPDATE else self.propagate[a[2]][st[2][a[2]]]
+            events: list[Event] = []
+            if c.events:
+                c.raised(st, IDLE, -1, events)
+            out.append((a, c.update(st), events))
+        memo = self.moves_memo[evictions]
+        g = st[:3]
+        per = memo.get(g)
+        if per is None:
+            per = memo[g] = [{} for _ in st[3]]
+        ci, pc, vis, vcpus = st
+        union = -1  # the OR of every vCPU's TLB, when an event reads it
+        for v, vc in enumerate(vcpus):
+            mine = per[v]
+            moves = mine.get(vc)
+            if moves is None:
+                moves = mine[vc] = self._moves(st, v, vc, evictions)
+            for a, nvc, evs, dynamic in moves:
+                if dynamic is not None:  # events that read other vCPUs' TLBs: memoized on what they read
+                    if union < 0:
+                        union = 0
+                        for o in vcpus:
+                            union |= o[0]
+                    reads, seen, specs = dynamic
+                    k = union & reads
+                    evs = seen.get(k)  # type: ignore[assignment]
+                    if evs is None:
+                        evs = seen[k] = [ev for ev, mask, test in specs
+                                         if (test(st, vc) if test is not None else mask < 0 or union & mask)]
+                out.append((a, _new(State, (ci, pc, vis, vcpus[:v] + (nvc,) + vcpus[v + 1:])), evs))
+        return out
+
+    def _moves(self, st: State, v: int, vc: Vcpu, evictions: bool) -> list[Move]:
+        acts, tl = self._globals(st)
+        out: list[Move] = []
+        mine: list[Action] = []
+        if tl:
+            applied = vc[3]
+            mine.extend(self.tlbi_actions[v][t] for t, c in tl
+                        if (not applied >> t & 1 if t in self.usual else c.local(st, vc)))
+        if vc[2]:
+            mine.append(self.step_actions[v])
+        else:
+            mine.extend(self._starts(st, v, vc))
+        if evictions:
+            mine.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
+            mine.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
+        for a in mine:
+            c = self.fired(st, a)
+            static: list[Event] = []
+            specs: list[tuple[Event, int, Test | None]] = []  # in order; a static event always holds
+            reads = 0
+            for (prop, cause, test, anywhere), others in zip(c.events, c.others, strict=True):
+                ev = _new(Event, (prop, v, c.address, cause))
+                if anywhere:
+                    specs.append((ev, anywhere, None))
+                    reads |= anywhere
+                elif others:
+                    specs.append((ev, 0, test))
+                    reads |= others
+                elif test is None or test(st, vc):
+                    static.append(ev)
+                    specs.append((ev, -1, None))
+            dynamic: Dynamic | None = (reads, {}, specs) if len(specs) > len(static) else None
+            out.append((a, c.vcpu_update(st, vc), static, dynamic))
         return out
 
     # ---- effects --------------------------------------------------------------------------------
