@@ -21,7 +21,7 @@ import typer
 from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
 from .report.escape import terminal
-from .sequences.load import MAX_VCPUS, bundled_models, load_model, resolve
+from .sequences.load import bundled_models, load_model, resolve
 from .sequences.schema import Sequence
 
 if TYPE_CHECKING:
@@ -71,7 +71,10 @@ def verify(
                                                 "file.")] = None,
     level: Annotated[str | None, typer.Option(help="FEAT_BBM level: L0, L1, L2 or L2-noabort "
                                               "(default: the model's).")] = None,
-    vcpus: Annotated[int | None, typer.Option(help=f"Observer vCPUs, 1..{MAX_VCPUS} (default: the model's).")] = None,
+    vcpus: Annotated[int | None, typer.Option(help="Observer vCPUs, any number from 1 (default: the model's); "
+                                              "more than the vCPU cutoff needs are answered by its search.")] = None,
+    cutoff: Annotated[bool, typer.Option(help="Answer --vcpus above the cutoff by the cutoff's smaller search "
+                                         "(--no-cutoff: search them all, at most 64).")] = True,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
     timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
     max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
@@ -107,8 +110,8 @@ def verify(
     from .verify import Options
 
     lvl = _level(level)
-    if vcpus is not None and not 1 <= vcpus <= MAX_VCPUS:
-        raise _opt_error("--vcpus", f"--vcpus must be 1..{MAX_VCPUS}, got {vcpus}")
+    if vcpus is not None and vcpus < 1:
+        raise _opt_error("--vcpus", f"--vcpus must be a whole number from 1, got {vcpus}")
     if max_states < 1:
         raise _opt_error("--max-states", f"--max-states must be positive, got {max_states}")
     if timeout is not None and not 0 < timeout < 10**7:  # nan and inf too: the timer cannot be set to them
@@ -138,12 +141,13 @@ def verify(
         if problem is not None:
             raise _opt_error("--trace-out", f"--trace-out: {problem}")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
-                      timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims)
+                      timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims,
+                      cutoff=cutoff)
     if from_code is not None and model is not None:
         raise _opt_error("--from-code", "give a model or --from-code, not both")
     if from_code is None and model is None:
         raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
-    from .verify import TimeUp, interruptible, time_limit
+    from .verify import TimeUp, TooManyVcpus, interruptible, time_limit
 
     try:
         with time_limit(timeout):  # --timeout bounds the whole command: loading, building, search, BMC
@@ -159,6 +163,8 @@ def verify(
     except TimeUp as e:
         sys.stderr.write(f"bbmcheck: {e} before the model was loaded; nothing was checked\n")
         return 3
+    except TooManyVcpus as e:
+        raise _opt_error("--vcpus", f"--vcpus {vcpus}: {e}") from None
     return 1 if 1 in codes else max(codes)
 
 

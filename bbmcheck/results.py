@@ -149,6 +149,12 @@ class Result:
     # what was checked, not data: for verify (sequence, options), for helpers that replay user-given
     # steps; for prove the certificate's terms (smt.prove.Certificate), for writing it
     context: Any = field(default=None, compare=False, repr=False)
+    # the vCPUs the search had: ``vcpus`` itself, or fewer when the vCPU cutoff answered for ``vcpus``
+    searched_vcpus: int | None = None
+
+    @property
+    def by_cutoff(self) -> bool:
+        return self.searched_vcpus is not None and self.searched_vcpus != self.vcpus
 
     def finding(self, prop: str) -> Finding:
         for f in self.findings:

@@ -18,8 +18,11 @@ from .engines.base import Exploration, Occurrence
 from .engines.explicit import explore
 from .replay import Replay, execute
 from .results import Finding, Result, Stats, Trace, Verdict, Window, without_claims
+from .sequences.load import MAX_VCPUS
 from .sequences.schema import Sequence
 from .system.build import STORE_DSB, System, build
+from .system.commands import commands_of
+from .system.cutoff import observers_needed
 from .system.describe import cause_info
 from .trace.counterexample import counterexample
 
@@ -39,6 +42,7 @@ class Options:
     engine: str = "explicit"  # or "bmc"
     bound: int | None = None  # depth bound: BMC's unrolling, or the explicit search's depth
     claims: str = "model"  # "model": the model's [claims]; "none": verdicts only (also a model with no [claims])
+    cutoff: bool = True  # answer more vCPUs than the cutoff needs by the cutoff's search (system/cutoff.py)
 
 
 DEFAULT_BMC_BOUND = 24
@@ -160,19 +164,38 @@ def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Resul
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
     with interruptible():
         system = build(seq, config, vcpus=options.vcpus)
+    asked = system.vcpus
+    system = searched_system(system, cutoff=options.cutoff)
     if options.engine == "bmc":
         from .smt.bmc import bmc  # z3 is imported only when the SMT engine is asked for
 
         depth = options.bound or DEFAULT_BMC_BOUND
         with interruptible():  # a query the deadline cancels is UNKNOWN: BMC stops at the last decided depth
             bex = bmc(system, depth, timeout=remaining())
-        result = assemble(seq, system, bex, symmetry=False, depth=depth)
+        result = assemble(seq, system, bex, symmetry=False, depth=depth, vcpus=asked)
         return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
     ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
                  max_states=options.max_states, timeout=remaining(), progress=progress,
                  depth_bound=options.bound)
-    result = assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound)
+    result = assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound, vcpus=asked)
     return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
+
+
+def searched_system(s: System, *, cutoff: bool = True) -> System:
+    """``s``, or the same system with fewer vCPUs when the cutoff (system/cutoff.py) says that
+    many decide every property for ``s.vcpus``. Raises ``TooManyVcpus`` for a count above
+    ``MAX_VCPUS`` that the cutoff does not answer."""
+    cut = observers_needed(commands_of(s)) if cutoff else None
+    if cut is not None and cut.vcpus is not None and s.vcpus > cut.vcpus:
+        return replace(s, vcpus=cut.vcpus, compiled=None)
+    if s.vcpus > MAX_VCPUS:
+        why = "--no-cutoff was given" if cut is None else f"the cutoff does not apply ({cut.why})"
+        raise TooManyVcpus(f"more than {MAX_VCPUS} vCPUs are answered only by the vCPU cutoff, and {why}")
+    return s
+
+
+class TooManyVcpus(ValueError):
+    """More vCPUs than any search is given, for a model the cutoff cannot answer."""
 
 
 def _cap_text(reason: str) -> str:
@@ -180,8 +203,15 @@ def _cap_text(reason: str) -> str:
     return re.sub(r"^time cap of \S+ s reached", _reason(), reason) if _limits else reason
 
 
-def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth: int | None = None) -> Result:
-    bound = f"{s.vcpus} vCPU{'s' if s.vcpus != 1 else ''}, {len(s.addresses)} representative addresses"
+def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth: int | None = None,
+             vcpus: int | None = None) -> Result:
+    """The result of ``ex``; ``vcpus`` (more than ``s.vcpus``) when it answers for that many by
+    the vCPU cutoff."""
+    asked = vcpus or s.vcpus
+    bound = f"{asked} vCPU{'s' if asked != 1 else ''}"
+    if asked != s.vcpus:
+        bound += f" (by the vCPU cutoff: a search over {s.vcpus} decides any number)"
+    bound += f", {len(s.addresses)} representative addresses"
     if depth is not None:
         bound += f", paths of at most {depth} steps"
     engine: str = getattr(ex, "engine", "explicit")  # every engine names itself (engines/base.py)
@@ -196,7 +226,8 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth
         path=seq.path,
         sha256=seq.sha256,
         level=s.level.value,
-        vcpus=s.vcpus,
+        vcpus=asked,
+        searched_vcpus=s.vcpus,
         addresses=tuple(f"{a:#x}" for a in s.addresses),
         choices=tuple(c.label() for c in s.choices),
         complete=ex.complete,
@@ -313,7 +344,7 @@ def system_of(result: Result) -> System:
         raise ValueError("this result carries no model to build")
     seq, options = result.context
     config = Config(level=FeatBBM.parse(result.level), rmrrpw=options.rmrrpw, space=options.space)
-    return build(seq, config, vcpus=result.vcpus)
+    return build(seq, config, vcpus=result.searched_vcpus or result.vcpus)
 
 
 def rerun(result: Result, path: list[str]) -> list[Replay]:

@@ -419,8 +419,9 @@ for option in ("--level", "--vcpus", "--max-states", "--timeout", "--engine", "-
 for value in ("L3", "l9", "0", "L2-abort", "\u0661"):
     c(f"level-{value}", f"verify ttrem1 §§--level {value}", "invalid FEAT_BBM level")
     c(f"level-{value}-first", f"verify §§--level={value} ttrem1", "invalid FEAT_BBM level")
-for value in ("0", "7", "-1", "100"):
-    c(f"vcpus-{value}", f"verify ttrem1 §§--vcpus {value}", "--vcpus must be 1..6")
+for value in ("0", "-1", "-100"):
+    c(f"vcpus-{value}", f"verify ttrem1 §§--vcpus {value}", "--vcpus must be a whole number from 1")
+c("vcpus-65-without-cutoff", "verify ttrem1 §§--vcpus 65 --no-cutoff", "answered only by the vCPU cutoff")
 for value in ("two", "1.5", "\u0662"):
     c(f"vcpus-not-int-{value}", f"verify ttrem1 §§--vcpus {value}", "'--vcpus'")
 for value in ("0", "-5"):

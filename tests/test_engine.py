@@ -107,10 +107,10 @@ def test_more_vcpus_never_remove_a_finding():
 def test_time_cap_gives_unknown_with_partial_statistics(capsys):
     from bbmcheck.cli import main
 
-    result = verify(load_model("ttrem2"), Options(vcpus=4, timeout=0.3))
+    result = verify(load_model("ttrem2"), Options(vcpus=4, timeout=0.3, cutoff=False))
     assert not result.complete and "time cap" in result.stop_reason
     assert result.stats.states > 0 and result.exit_code in (1, 3)
     assert all(f.verdict is not Verdict.HOLDS for f in result.findings)
-    code = main(["verify", "ttrem0", "--vcpus", "4", "--timeout", "0.05", "--no-traces"])
+    code = main(["verify", "ttrem0", "--vcpus", "4", "--no-cutoff", "--timeout", "0.05", "--no-traces"])
     out = capsys.readouterr().out
     assert code == 3 and "INCOMPLETE (time cap of 0.05 s reached)" in out and "UNKNOWN" in out

@@ -133,7 +133,7 @@ def test_non_utf8_file(tmp_path, capsys):
 
 ARGV_CASES = [
     (["verify", "ttrem1", "--level", "L3"], "--level", "invalid FEAT_BBM level 'L3'"),
-    (["verify", "ttrem1", "--vcpus", "0"], "--vcpus", "--vcpus must be 1..6"),
+    (["verify", "ttrem1", "--vcpus", "0"], "--vcpus", "--vcpus must be a whole number from 1"),
     (["verify", "ttrem1", "--nt-fault", "sometimes"], "--nt-fault", "invalid value 'sometimes'"),
     (["verify", "ttrem1", "--frobnicate"], "--frobnicate", "No such option"),
     (["verify", "ttrem1", "--max-states", "0"], "--max-states", "must be positive"),

@@ -54,6 +54,10 @@ def render(result: Result, *, traces: bool = True) -> str:
         f"model {result.path} (sha256 {result.sha256[:12]}), FEAT_BBM {result.level}, "
         f"{result.vcpus} vCPU{'s' if result.vcpus != 1 else ''}, addresses {' '.join(result.addresses)}"
     )
+    if result.by_cutoff:
+        out.append(f"answered by the vCPU cutoff: the {result.searched_vcpus}-vCPU search below decides every "
+                   f"property for {result.vcpus} vCPUs (ARCHITECTURE.md, 'The vCPU cutoff'); traces use "
+                   f"vCPUs 0..{(result.searched_vcpus or 1) - 1}, the others stay idle")
     out.append("implementations explored: " + " | ".join(result.choices))
     if result.claims == "none":
         out.append("claims: none (verdicts only: exit status 1 only when an error-severity property is violated)")

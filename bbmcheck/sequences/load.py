@@ -34,7 +34,7 @@ TOP_KEYS = ("name", "title", "source", "level", "description", "expect", "progra
             "observers", "claims")
 TABLE_KEYS = ("level", "root", "entries")
 OBSERVER_KEYS = ("vcpus", "addresses")
-MAX_VCPUS = 6
+MAX_VCPUS = 64  # the most vCPUs a model file or trace names, and the most a search is given
 LEVEL_NAMES = tuple(level.value for level in FeatBBM)
 
 

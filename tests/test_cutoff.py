@@ -1,0 +1,145 @@
+"""The vCPU cutoff (bbmcheck/system/cutoff.py; ARCHITECTURE.md, "The vCPU cutoff") against the
+unreduced search: for 3 and 4 vCPUs, the cutoff's smaller search gives the same verdicts,
+implementation conditions, persistence, windows, causes, lines and shortest-trace lengths as the
+search over every vCPU. The larger bundled models at 3 and 4 vCPUs are in
+``bench/cutoff_check.py`` (minutes, not a test's seconds)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from bbmcheck.arch.config import Config, FeatBBM
+from bbmcheck.cli import main
+from bbmcheck.errors import InputError
+from bbmcheck.results import Result
+from bbmcheck.sequences.edit import instr_text
+from bbmcheck.sequences.load import load_model
+from bbmcheck.sequences.schema import Sequence
+from bbmcheck.system.build import build
+from bbmcheck.system.commands import AnyTlb, Emit, Not, commands_of, conj
+from bbmcheck.system.cutoff import observers_needed, witnesses
+from bbmcheck.verify import Options, verify
+
+SMALL = ["free-before-tlbi", "leaf-only-tlbi", "oa-change-no-bbm", "split-bbm", "wrong-ttl"]
+MEDIUM = ["split-nt", "ttrem0"]  # 3 vCPUs only: about 2 s each unreduced
+GENERATED = 40
+
+
+def signature(result: Result) -> dict[str, object]:
+    assert result.complete, result.stop_reason
+    out: dict[str, object] = {"witnesses": result.witnesses}
+    for f in result.findings:
+        out[f.property] = (f.verdict.word, f.violated_when, f.persisting_when, f.window, f.causes, f.at_lines,
+                           len(f.trace.steps) if f.trace else None,
+                           len(f.persisting_trace.steps) if f.persisting_trace else None)
+    return out
+
+
+CAP = 120_000  # a generated sequence whose full search is larger is drawn again, not compared
+
+
+def compare(item: tuple[str, Sequence, int]) -> str | None:
+    """None when they agree, "large" when the full search passes CAP, else the disagreement."""
+    label, seq, n = item
+    options = Options(vcpus=n, claims="none", max_states=CAP)
+    full = verify(seq, replace(options, cutoff=False))
+    if not full.complete:
+        return "large"
+    cut = verify(seq, options)
+    assert cut.by_cutoff and cut.searched_vcpus == 2 and full.searched_vcpus == n, label
+    a, b = signature(cut), signature(full)
+    if a != b:
+        diff = "; ".join(f"{k}: {a[k]} != {b[k]}" for k in a if a[k] != b[k])
+        return f"{label} at {n} vCPUs: cutoff vs full: {diff}"
+    return None
+
+
+def _all(items: list[tuple[str, Sequence, int]]) -> list[str | None]:
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        return pool.map(compare, items)
+
+
+def test_bundled_models_by_cutoff_equal_the_full_search() -> None:
+    items = [(name, load_model(name), n) for name in SMALL for n in (3, 4)]
+    items += [(name, load_model(name), 3) for name in MEDIUM]
+    problems = [p for p in _all(items) if p]
+    assert not problems, "\n".join(problems)
+
+
+@cache
+def _generated() -> list[tuple[str, Sequence]]:
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from bbmcheck.testing.strategies import update_sequences
+
+    drawn: dict[str, Sequence] = {}
+
+    @settings(max_examples=3 * GENERATED, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(update_sequences(scenarios=[*SMALL, *MEDIUM], max_len=4, levels=tuple(level.value for level in FeatBBM)))
+    def collect(seq: Sequence) -> None:
+        label = f"{seq.name} at {seq.level.value}: " + "; ".join(instr_text(i) for i in seq.program)
+        if len(drawn) < GENERATED and label not in drawn:
+            try:
+                build(seq, Config(level=seq.level), vcpus=1)
+            except InputError:
+                return
+            drawn[label] = seq
+    collect()
+    return sorted(drawn.items())
+
+
+def test_generated_sequences_by_cutoff_equal_the_full_search() -> None:
+    items = [(label, seq, 3) for label, seq in _generated()]
+    got = _all(items)
+    problems = [p for p in got if p and p != "large"]
+    assert not problems, "\n".join(problems)
+    assert got.count(None) >= 30, f"only {got.count(None)} of {len(items)} generated sequences compared"
+
+
+def test_every_bundled_model_has_cutoff_two() -> None:
+    """The incoherence event compares one vCPU's entry with any TLB: one witness besides itself."""
+    from bbmcheck.sequences.load import bundled_models
+
+    for name in bundled_models():
+        seq = load_model(name)
+        assert observers_needed(commands_of(build(seq, Config(level=seq.level)))).vcpus == 2, name
+
+
+def test_witness_counts_follow_the_shape_of_the_condition() -> None:
+    a, b = AnyTlb(1), AnyTlb(2)
+    assert witnesses(a) == 1
+    assert witnesses(conj(a, b)) == 2
+    assert witnesses(Not(a)) is None
+
+
+def test_a_negative_or_joint_condition_on_other_tlbs_changes_the_cutoff() -> None:
+    """A made-up lookup event that needs two other vCPUs' TLBs at once raises the cutoff to 3; one
+    that reads them under Not removes it, and then every vCPU is searched."""
+    seq = load_model("split-bbm")
+    s = build(seq, Config(level=seq.level), vcpus=4)
+    cmds = commands_of(s)
+    look = cmds.lookups[0]
+    both = replace(look, events=(*look.events, Emit("nt-misuse", "nt-not-block", conj(AnyTlb(1), AnyTlb(2)))))
+    assert observers_needed(replace(cmds, lookups=[both, *cmds.lookups[1:]])).vcpus == 3
+    negated = replace(look, events=(*look.events, Emit("nt-misuse", "nt-not-block", Not(AnyTlb(1)))))
+    none = observers_needed(replace(cmds, lookups=[negated, *cmds.lookups[1:]]))
+    assert none.vcpus is None and "negatively" in none.why
+
+
+def test_cli_answers_64_vcpus_by_the_cutoff(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "ttrem1", "--vcpus", "64", "--no-traces"]) == 1
+    out = capsys.readouterr().out
+    assert "64 vCPUs" in out and "answered by the vCPU cutoff: the 2-vCPU search" in out
+    assert main(["verify", "ttrem1", "--vcpus", "64", "--json", "--no-traces"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["vcpus"], data["searched_vcpus"]) == (64, 2)
+    assert all("by the vCPU cutoff" in f["bound"] for f in data["findings"] if f["bound"])
+    # two vCPUs is the cutoff itself: searched as asked, nothing said
+    assert main(["verify", "ttrem1", "--no-traces"]) == 1
+    assert "cutoff" not in capsys.readouterr().out
