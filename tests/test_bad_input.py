@@ -227,7 +227,7 @@ MISTAKES = [
     Mistake("table-never-linked", "[observers]", "[tables.T9]\nlevel = 3\n\n[observers]", "[tables.T9]",
             "table 'T9' is never linked into the tree from the root"),
     # --- observers and claims ----------------------------------------------------------------------
-    Mistake("zero-vcpus", "vcpus = 2", "vcpus = 0", "0", "vcpus must be a whole number 1..6"),
+    Mistake("zero-vcpus", "vcpus = 2", "vcpus = 0", "0", "vcpus must be a whole number 1..64"),
     Mistake("address-not-a-number", ADDRESSES, 'addresses = ["0x80000000", "0x8000zz00"]', "0x8000zz00",
             "address '0x8000zz00' is not a number"),
     # "0x8000100" is a prefix of "0x80001000": the error must point at the second element, not inside the

@@ -251,9 +251,9 @@ m("program-multiline-literal-same-line", program_as(f"program = '''isb {MARK}osh
 m("program-empty", program_as(f"program = {MARK}'''\n// nothing\n'''"), "the program has no instructions")
 m("program-crlf-escape", program_as(f'program = "dsb ish{MARK}\\r\\nisb"'), "instructions are written in ASCII")
 # observers
-for tname, value in [("zero", "0"), ("seven", "7"), ("negative", "-1"), ("string", '"2"'), ("float", "2.0"),
+for tname, value in [("zero", "0"), ("sixty-five", "65"), ("negative", "-1"), ("string", '"2"'), ("float", "2.0"),
                      ("bool", "true"), ("array", "[2]")]:
-    m(f"vcpus-{tname}", model("vcpus = 2", f"vcpus = {MARK}{value}"), "vcpus must be a whole number 1..6")
+    m(f"vcpus-{tname}", model("vcpus = 2", f"vcpus = {MARK}{value}"), "vcpus must be a whole number 1..64")
 for tname, value, phrase in [
         ("int", f"{MARK}4096", "addresses must be a non-empty list"),
         ("string", f'{MARK}"0x40000000"', "addresses must be a non-empty list"),

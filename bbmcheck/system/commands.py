@@ -100,19 +100,39 @@ class Applied:
     tlbi: int
 
 
+_READS: dict[frozenset[type], frozenset[type]] = {}  # one object per set of atom kinds
+
+
+def _reads(parts: tuple[Cond, ...]) -> frozenset[type]:
+    got = frozenset().union(*(atoms(x) for x in parts)) if parts else frozenset()
+    return _READS.setdefault(got, got)
+
+
 @dataclass(frozen=True)
 class Not:
     cond: Cond
+    reads: frozenset[type] = field(init=False, compare=False, repr=False)  # atoms(): computed once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", _reads((self.cond,)))
 
 
 @dataclass(frozen=True)
 class All:
     conds: tuple[Cond, ...]
+    reads: frozenset[type] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", _reads(self.conds))
 
 
 @dataclass(frozen=True)
 class AnyOf:
     conds: tuple[Cond, ...]
+    reads: frozenset[type] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", _reads(self.conds))
 
 
 Cond = (PcIn | ChoiceIn | VisIs | VisAtLeast | WalkIs | WcAny | TlbAny | TlbAll | AnyTlb | Applied | Not | All
@@ -125,28 +145,36 @@ GLOBAL_ATOMS = (PcIn, ChoiceIn, VisIs, VisAtLeast)
 LOCAL_ATOMS = (WalkIs, WcAny, TlbAny, TlbAll, Applied)
 
 
-def atoms(c: Cond) -> set[type]:
-    """The kinds of atom ``c`` reads."""
-    if isinstance(c, Not):
-        return atoms(c.cond)
-    if isinstance(c, All | AnyOf):
-        return set().union(*(atoms(x) for x in c.conds))
-    return {type(c)}
+_ATOM: dict[type, frozenset[type]] = {}
+
+
+def atoms(c: Cond) -> frozenset[type]:
+    """The kinds of atom ``c`` reads (a compound condition computed them when it was made)."""
+    if isinstance(c, Not | All | AnyOf):
+        return c.reads
+    t = type(c)
+    got = _ATOM.get(t)
+    if got is None:
+        got = _ATOM[t] = frozenset((t,))
+    return got
+
+
+_GLOBAL: frozenset[type] = frozenset(GLOBAL_ATOMS)
 
 
 def is_global(c: Cond) -> bool:
     """Whether ``c`` reads only the class, the pc and the visible stores."""
-    return atoms(c) <= set(GLOBAL_ATOMS)
+    return atoms(c) <= _GLOBAL
 
 
 def conj(*cs: Cond) -> Cond:
     """``All`` without the trivially true parts."""
-    parts = tuple(c for c in cs if c != TRUE)
+    parts = tuple(c for c in cs if not (type(c) is All and not c.conds))
     return parts[0] if len(parts) == 1 else All(parts)
 
 
 def disj(cs: list[Cond] | tuple[Cond, ...]) -> Cond:
-    parts = tuple(c for c in cs if c != FALSE)
+    parts = tuple(c for c in cs if not (type(c) is AnyOf and not c.conds))
     return parts[0] if len(parts) == 1 else AnyOf(parts)
 
 

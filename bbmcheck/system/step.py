@@ -163,6 +163,17 @@ def compile_cond(c: Cond) -> Test:
     raise TypeError(f"not a condition: {c!r}")
 
 
+def holds(c: Cond, st: State, vc: Vcpu) -> bool:
+    """``c`` decided directly, for paths taken once per memo key (compile_cond's closures are for
+    the hot ones); the same meaning as :func:`compile_cond`."""
+    t = type(c)
+    if t is All:
+        return all(holds(x, st, vc) for x in c.conds)  # type: ignore[union-attr]
+    if t is AnyOf:
+        return any(holds(x, st, vc) for x in c.conds)  # type: ignore[union-attr]
+    return compile_cond(c)(st, vc)
+
+
 def _own_tlb_support(c: Cond) -> int | None:
     """The TLB bits ``c`` reads when it reads nothing but the acting vCPU's TLB, else None."""
     if isinstance(c, TlbAny | TlbAll):
@@ -373,11 +384,12 @@ class Compiled:
 
     __slots__ = ("command", "address", "when", "local", "update", "vcpu_update", "run", "events", "others")
 
-    def __init__(self, c: Command) -> None:
+    def __init__(self, c: Command, case: bool = False) -> None:
+        """``case``: a case of a group, whose group selects it (its guard is not compiled)."""
         self.command = c
         self.address = c.address
-        self.when = compile_cond(c.when)
-        self.local = compile_cond(c.local)
+        self.when = _true if case else compile_cond(c.when)
+        self.local = _true if case else compile_cond(c.local)
         self.events: list[EventSpec] = [(e.prop, e.cause, compile_event_cond(e.cond),
                                          e.cond.mask if isinstance(e.cond, AnyTlb) else 0) for e in c.events]
         # the TLB bits of other vCPUs each event reads (AnyTlb masks, OR-ed), 0 for none
@@ -434,27 +446,36 @@ class Compiled:
 
 class CompiledGroup:
     """An action's cases. The case that holds is memoized on the coordinates the cases' guards
-    read (the class, the pc, the visible stores of some entries), packed into one int."""
+    read (the class, the pc, the visible stores of some entries), packed into one int. A case is
+    compiled when it is first selected: a large table has thousands of cases no search reaches."""
 
-    __slots__ = ("group", "local", "cases", "memo", "key")
+    __slots__ = ("group", "radix", "compiled", "memo", "key")
 
     def __init__(self, g: Group, radix: Radix) -> None:
-        for c in g.cases:
-            assert is_global(c.when) and c.local == All(()), "a case splits on global conditions only"
         self.group = g
-        self.local = compile_cond(g.local)
-        self.cases = [Compiled(c) for c in g.cases]
+        self.radix = radix
+        self.compiled: list[Compiled | None] = [None] * len(g.cases)
         self.memo: dict[int, Compiled] = {}
-        self.key = _packer([c.when for c in g.cases], radix)
+        self.key: Callable[[State], int] = self._first_key  # the packer, made on first use
+
+    def _first_key(self, st: State) -> int:
+        self.key = _packer([c.when for c in self.group.cases], self.radix)
+        return self.key(st)
 
     def case(self, st: State) -> Compiled:
         key = self.key(st)
         got = self.memo.get(key)
         if got is None:
-            hits = [c for c in self.cases if c.when(st, IDLE)]
+            hits = [i for i, c in enumerate(self.group.cases) if holds(c.when, st, IDLE)]
             if len(hits) != 1:
                 raise AssertionError(f"{len(hits)} cases of {self.group.action} hold in {st}")
-            got = self.memo[key] = hits[0]
+            (i,) = hits
+            got = self.compiled[i]
+            if got is None:
+                c = self.group.cases[i]
+                assert is_global(c.when) and c.local == All(()), "a case splits on global conditions only"
+                got = self.compiled[i] = Compiled(c, case=True)
+            self.memo[key] = got
         return got
 
 
@@ -528,6 +549,7 @@ class Machine:
                             + list(cmds.evict_tlb) + list(cmds.evict_wc))
         self.moves_memo: tuple[dict[tuple[object, ...], list[dict[Vcpu, list[Move]]]], ...] = ({}, {})
         self.start_memo: dict[tuple[int, int], list[Action]] = {}
+        self.start_group_memo: dict[tuple[int, int], list[tuple[Action, CompiledGroup]]] = {}
         self.observe_memo: dict[tuple[object, ...], list[tuple[Action, list[Event]]]] = {}
 
     # ---- enabled actions ----------------------------------------------------------------------
@@ -553,8 +575,43 @@ class Machine:
         if got is None:
             probe = Vcpu(0, vc[1], 0, 0)
             got = self.start_memo[key] = [Action(Kind.WALK, v, ai, ti) for (ai, ti), g in self.walks
-                                          if g.local(st, probe)]
+                                          if holds(g.group.local, st, probe)]
         return got
+
+    def _start_groups(self, st: State, v: int, vc: Vcpu) -> list[tuple[Action, CompiledGroup]]:
+        """``_starts`` with each walk's group."""
+        key = (v, vc[1])
+        got = self.start_group_memo.get(key)
+        if got is None:
+            got = self.start_group_memo[key] = [(a, self.walk_of[(a[2], a[3])]) for a in self._starts(st, v, vc)]
+        return got
+
+    def _direct(self, st: State, evictions: bool) -> list[tuple[Action, State, list[Event]]]:
+        """``successors`` without the vCPU memo (one vCPU: no (global, vCPU) pair recurs), in one
+        pass over the enabled commands, in the order of ``actions``."""
+        acts, tl = self._globals(st)
+        out: list[tuple[Action, State, list[Event]]] = [(a, *self.step(st, a)) for a in acts]
+        for v, vc in enumerate(st[3]):
+            if tl:
+                mine = self.tlbi_actions[v]
+                applied = vc[3]
+                for t, c in tl:
+                    if not applied >> t & 1 if t in self.usual else c.local(st, vc):
+                        out.append((mine[t], *c.run(st, v, vc)))
+            if vc[2]:
+                g = self.steps[vc[2]]
+                c = g.memo.get(g.key(st)) or g.case(st)
+                out.append((self.step_actions[v], *c.run(st, v, vc)))
+            else:
+                for a, g in self._start_groups(st, v, vc):
+                    c = g.memo.get(g.key(st)) or g.case(st)
+                    out.append((a, *c.run(st, v, vc)))
+            if evictions:
+                for b in bits(vc[0]):
+                    out.append((Action(Kind.EVICT, v, 0, b), *self.evict_tlb[b].run(st, v, vc)))
+                for b in bits(vc[1]):
+                    out.append((Action(Kind.EVICT, v, 1, b), *self.evict_wc[b].run(st, v, vc)))
+        return out
 
     def actions(self, st: State, evictions: bool) -> list[Action]:
         acts, tl = self._globals(st)
@@ -584,6 +641,8 @@ class Machine:
         The returned event lists are shared: read them, do not change them."""
         if not self.moves_ok:
             return [(a, *self.step(st, a)) for a in self.actions(st, evictions)]
+        if self.s.vcpus == 1:  # every (global, vCPU) pair is its own state: nothing to reuse
+            return self._direct(st, evictions)
         acts, _tl = self._globals(st)
         out: list[tuple[Action, State, list[Event]]] = []
         for a in acts:

@@ -9,6 +9,8 @@
  * implementation choice (nT faults; nT=1 cached as a shadow or not) is made once at the start.
  * What SPIN's model does not have (bbmcheck's reductions): symmetry between vCPUs, and the
  * monotone-caching argument: here a walk may or may not cache, and entries may be evicted.
+ * With -DTWIN (the like-for-like twin) a walk always caches and nothing is evicted, as in
+ * bbmcheck's default search; symmetry stays bbmcheck's alone.
  * Properties are assertions; pan -c0 explores everything and counts violations.
  */
 #ifndef NV
@@ -45,14 +47,22 @@ inline apply_tlbi(v) {
   tlb[v] = 0; wc[v] = 0; walk[v] = 0; applied[v] = 1   /* VMALLS12E1IS: every level, all entries */
 }
 
+#ifdef TWIN
+/* the twin: bbmcheck's monotone caching (a walk always caches; with no evictions, an entry not
+   cached is an entry evicted at once, which changes no verdict: ARCHITECTURE.md) */
+#define MAYBE(x) x
+#else
+#define MAYBE(x) if :: x :: skip fi
+#endif
+
 inline cache(v, bits) {
-  if :: tlb[v] = tlb[v] | bits :: skip fi       /* may be cached (RFFWJK), or not */
+  MAYBE(tlb[v] = tlb[v] | bits)       /* may be cached (RFFWJK), or not */
 }
 
 inline read_t1(v, isA) {
   if
   :: vis == 0 ->
-       if :: wc[v] = wc[v] | WC_T2 :: skip fi;
+       MAYBE(wc[v] = wc[v] | WC_T2);
        walk[v] = (isA -> A_AT_T2 : B_AT_T2)
   :: vis == 1 ->
        if
@@ -72,7 +82,7 @@ inline step_walk(v) {
        cache(v, BLK2M); walk[v] = 0
   :: walk[v] == B_AT_T2 ->
        assert(!T2FREED);
-       if :: wc[v] = wc[v] | WC_T3 :: skip fi;
+       MAYBE(wc[v] = wc[v] | WC_T3);
        walk[v] = B_AT_T3
   :: walk[v] == B_AT_T3 ->
        assert(!T3FREED);
@@ -89,12 +99,14 @@ proctype vcpu(byte v) {
   :: atomic { walk[v] == 0 && (wc[v] & WC_T3) -> walk[v] = B_AT_T3; step_walk(v) }
   :: atomic { walk[v] != 0 -> step_walk(v) }
   :: atomic { PENDING && !applied[v] -> apply_tlbi(v) }
+#ifndef TWIN
   :: atomic { tlb[v] & BLK1G -> tlb[v] = tlb[v] & ~BLK1G }     /* evictions (IYGYRY) */
   :: atomic { tlb[v] & SHADOW -> tlb[v] = tlb[v] & ~SHADOW }
   :: atomic { tlb[v] & BLK2M -> tlb[v] = tlb[v] & ~BLK2M }
   :: atomic { tlb[v] & PAGE -> tlb[v] = tlb[v] & ~PAGE }
   :: atomic { wc[v] & WC_T2 -> wc[v] = wc[v] & ~WC_T2 }
   :: atomic { wc[v] & WC_T3 -> wc[v] = wc[v] & ~WC_T3 }
+#endif
   od
 }
 
