@@ -18,15 +18,15 @@ from __future__ import annotations
 import multiprocessing
 from functools import cache
 
-from bbmcheck.arch.config import Config, FeatBBM
+from bbmcheck.arch.config import Config
 from bbmcheck.arch.descriptors import ENTRIES_PER_TABLE, size_at
-from bbmcheck.errors import InputError
 from bbmcheck.results import Result
-from bbmcheck.sequences.edit import edit, instr_text
+from bbmcheck.sequences.edit import edit
 from bbmcheck.sequences.load import bundled_models, load_model
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import build
 from bbmcheck.system.partition import Partition
+from bbmcheck.testing.strategies import drawn_sequences
 from bbmcheck.verify import Options, verify
 
 SAMPLE = sorted({*range(8), *(1 << k for k in range(9)), ENTRIES_PER_TABLE - 2, ENTRIES_PER_TABLE - 1})
@@ -106,26 +106,7 @@ def test_bundled_models_agree_with_the_dense_search():
 
 @cache
 def _generated() -> list[tuple[str, Sequence]]:
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    from bbmcheck.testing.strategies import update_sequences
-
-    drawn: dict[str, Sequence] = {}
-
-    @settings(max_examples=3 * GENERATED, derandomize=True, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(update_sequences(max_len=GENERATED_MAX_LEN, levels=tuple(level.value for level in FeatBBM)))
-    def collect(seq: Sequence) -> None:
-        label = f"{seq.name} at {seq.level.value}: " + "; ".join(instr_text(i) for i in seq.program)
-        if len(drawn) < GENERATED and label not in drawn:
-            try:
-                build(seq, Config(level=seq.level), vcpus=1)
-            except InputError:
-                return
-            drawn[label] = seq
-
-    collect()
-    return sorted(drawn.items())
+    return drawn_sequences(GENERATED, max_len=GENERATED_MAX_LEN)
 
 
 def test_generated_sequences_agree_with_the_dense_search():

@@ -13,16 +13,15 @@ from functools import cache
 
 import pytest
 
-from bbmcheck.arch.config import Config, FeatBBM
+from bbmcheck.arch.config import Config
 from bbmcheck.cli import main
-from bbmcheck.errors import InputError
 from bbmcheck.results import Result
-from bbmcheck.sequences.edit import instr_text
 from bbmcheck.sequences.load import load_model
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import build
 from bbmcheck.system.commands import AnyTlb, Emit, Not, commands_of, conj
 from bbmcheck.system.cutoff import observers_needed, witnesses
+from bbmcheck.testing.strategies import drawn_sequences
 from bbmcheck.verify import Options, verify
 
 SMALL = ["free-before-tlbi", "leaf-only-tlbi", "oa-change-no-bbm", "split-bbm", "wrong-ttl"]
@@ -73,25 +72,7 @@ def test_bundled_models_by_cutoff_equal_the_full_search() -> None:
 
 @cache
 def _generated() -> list[tuple[str, Sequence]]:
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    from bbmcheck.testing.strategies import update_sequences
-
-    drawn: dict[str, Sequence] = {}
-
-    @settings(max_examples=3 * GENERATED, derandomize=True, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(update_sequences(scenarios=[*SMALL, *MEDIUM], max_len=4, levels=tuple(level.value for level in FeatBBM)))
-    def collect(seq: Sequence) -> None:
-        label = f"{seq.name} at {seq.level.value}: " + "; ".join(instr_text(i) for i in seq.program)
-        if len(drawn) < GENERATED and label not in drawn:
-            try:
-                build(seq, Config(level=seq.level), vcpus=1)
-            except InputError:
-                return
-            drawn[label] = seq
-    collect()
-    return sorted(drawn.items())
+    return drawn_sequences(GENERATED, max_len=4, scenarios=[*SMALL, *MEDIUM])
 
 
 def test_generated_sequences_by_cutoff_equal_the_full_search() -> None:

@@ -617,19 +617,27 @@ class Machine:
         acts, tl = self._globals(st)
         out = list(acts)
         for v, vc in enumerate(st[3]):
-            if tl:
-                mine = self.tlbi_actions[v]
-                applied = vc[3]
-                for t, c in tl:
-                    if not applied >> t & 1 if t in self.usual else c.local(st, vc):
-                        out.append(mine[t])
-            if vc[2]:
-                out.append(self.step_actions[v])
-            else:
-                out.extend(self._starts(st, v, vc))
-            if evictions:
-                out.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
-                out.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
+            out += self._vcpu_actions(st, v, vc, tl, evictions)
+        return out
+
+    def _vcpu_actions(self, st: State, v: int, vc: Vcpu, tl: list[tuple[int, Compiled]],
+                      evictions: bool) -> list[Action]:
+        """vCPU ``v``'s enabled actions, in order: pending TLBIs, its walk's step or the walk
+        starts, evictions. ``tl``: the TLBIs pending in ``st`` (``_globals``)."""
+        out: list[Action] = []
+        if tl:
+            mine = self.tlbi_actions[v]
+            applied = vc[3]
+            for t, c in tl:
+                if not applied >> t & 1 if t in self.usual else c.local(st, vc):
+                    out.append(mine[t])
+        if vc[2]:
+            out.append(self.step_actions[v])
+        else:
+            out.extend(self._starts(st, v, vc))
+        if evictions:
+            out.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
+            out.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
         return out
 
     # ---- successors: actions and steps in one pass (the explicit search's hot loop) -------------
@@ -679,21 +687,9 @@ class Machine:
         return out
 
     def _moves(self, st: State, v: int, vc: Vcpu, evictions: bool) -> list[Move]:
-        acts, tl = self._globals(st)
+        _acts, tl = self._globals(st)
         out: list[Move] = []
-        mine: list[Action] = []
-        if tl:
-            applied = vc[3]
-            mine.extend(self.tlbi_actions[v][t] for t, c in tl
-                        if (not applied >> t & 1 if t in self.usual else c.local(st, vc)))
-        if vc[2]:
-            mine.append(self.step_actions[v])
-        else:
-            mine.extend(self._starts(st, v, vc))
-        if evictions:
-            mine.extend(Action(Kind.EVICT, v, 0, b) for b in bits(vc[0]))
-            mine.extend(Action(Kind.EVICT, v, 1, b) for b in bits(vc[1]))
-        for a in mine:
+        for a in self._vcpu_actions(st, v, vc, tl, evictions):
             c = self.fired(st, a)
             static: list[Event] = []
             specs: list[tuple[Event, int, Test | None]] = []  # in order; a static event always holds

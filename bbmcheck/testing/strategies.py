@@ -79,3 +79,30 @@ def update_sequences(draw: Any, scenarios: list[str] | None = None, max_len: int
 
 
 __all__ = ["alphabet", "update_sequences", "instr_text"]
+
+
+def drawn_sequences(count: int, *, max_len: int, scenarios: list[str] | None = None) -> list[tuple[str, Sequence]]:
+    """``count`` distinct well-formed sequences of every FEAT_BBM level, drawn deterministically
+    (the same list on every run), each labelled by its name, level and program, sorted by label.
+    The draws a build refuses are skipped."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from ..arch.config import Config, FeatBBM
+    from ..system.build import build
+
+    drawn: dict[str, Sequence] = {}
+
+    @settings(max_examples=3 * count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(update_sequences(scenarios=scenarios, max_len=max_len, levels=tuple(level.value for level in FeatBBM)))
+    def collect(seq: Sequence) -> None:
+        label = f"{seq.name} at {seq.level.value}: " + "; ".join(instr_text(i) for i in seq.program)
+        if len(drawn) < count and label not in drawn:
+            try:
+                build(seq, Config(level=seq.level), vcpus=1)
+            except InputError:
+                return
+            drawn[label] = seq
+
+    collect()
+    return sorted(drawn.items())
