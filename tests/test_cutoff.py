@@ -50,7 +50,8 @@ def compare(item: tuple[str, Sequence, int]) -> str | None:
     if not full.complete:
         return "large"
     cut = verify(seq, options)
-    assert cut.by_cutoff and cut.searched_vcpus == 2 and full.searched_vcpus == n, label
+    c = observers_needed(commands_of(build(seq, Config(level=seq.level)))).vcpus
+    assert c is not None and c < n and cut.searched_vcpus == c and full.searched_vcpus == n, label
     a, b = signature(cut), signature(full)
     if a != b:
         diff = "; ".join(f"{k}: {a[k]} != {b[k]}" for k in a if a[k] != b[k])
@@ -124,3 +125,24 @@ def test_cli_answers_64_vcpus_by_the_cutoff(capsys: pytest.CaptureFixture[str]) 
     # two vCPUs is the cutoff itself: searched as asked, nothing said
     assert main(["verify", "ttrem1", "--no-traces"]) == 1
     assert "cutoff" not in capsys.readouterr().out
+
+
+def test_a_sequence_with_no_leaf_needs_one_vcpu() -> None:
+    """Degenerate case: empty leaf tables unlinked, flushed and freed. No TLB entry exists, so no
+    event reads another vCPU; c is 1, and the 1-vCPU search answers 2 and 3 vCPUs exactly."""
+    from bbmcheck.sequences.edit import sequence
+
+    seq = sequence("free-empty-tables", level="L0", vcpus=2,
+                   program=["str T2[0], invalid", "dsb ishst", "tlbi ipas2e1is, 0x40000000", "dsb ish", "free T3",
+                            "str T1[1], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish", "free T2"],
+                   tables={"T1": {"level": 1, "root": True, "entries": {1: "table T2"}},
+                           "T2": {"level": 2, "entries": {0: "table T3"}}, "T3": {"level": 3, "entries": {}}})
+    assert observers_needed(commands_of(build(seq, Config(level=seq.level)))).vcpus == 1
+    for n in (2, 3):
+        assert compare((f"free-empty-tables/{n}", seq, n)) is None
+
+
+def test_one_vcpu_and_the_cutoff_itself_are_searched_as_asked() -> None:
+    for n in (1, 2):
+        r = verify(load_model("split-bbm"), Options(vcpus=n))
+        assert r.searched_vcpus == n and not r.by_cutoff
