@@ -167,6 +167,27 @@ def is_global(c: Cond) -> bool:
     return atoms(c) <= _GLOBAL
 
 
+OWN_ATOMS: frozenset[type] = _GLOBAL | frozenset(LOCAL_ATOMS)  # the global part and the acting vCPU
+
+
+def effects_read_within(effects: tuple[Effect, ...], allowed: frozenset[type]) -> bool:
+    """Whether the conditions of ``effects`` read only ``allowed`` atoms, with no ``EachVcpu``
+    (an effect on every vCPU) among them."""
+    for e in effects:
+        if isinstance(e, When):
+            if not atoms(e.cond) <= allowed or not effects_read_within(e.effects, allowed):
+                return False
+        elif isinstance(e, EachVcpu):
+            return False
+    return True
+
+
+def reads_own_vcpu(c: Command) -> bool:
+    """Whether a per-vCPU command's guards and effects read only the class, the pc, the visible
+    stores and the acting vCPU (its events may read more)."""
+    return is_global(c.when) and atoms(c.local) <= OWN_ATOMS and effects_read_within(c.effects, OWN_ATOMS)
+
+
 def conj(*cs: Cond) -> Cond:
     """``All`` without the trivially true parts."""
     parts = tuple(c for c in cs if not (type(c) is All and not c.conds))

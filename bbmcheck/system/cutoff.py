@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .commands import (
-    GLOBAL_ATOMS,
-    LOCAL_ATOMS,
+    OWN_ATOMS,
     All,
     AnyOf,
     AnyTlb,
@@ -36,14 +35,12 @@ from .commands import (
     Commands,
     Cond,
     EachVcpu,
-    Effect,
     Not,
-    When,
     atoms,
+    effects_read_within,
     is_global,
+    reads_own_vcpu,
 )
-
-_OWN: frozenset[type] = frozenset(GLOBAL_ATOMS) | frozenset(LOCAL_ATOMS)
 
 
 @dataclass(frozen=True)
@@ -72,29 +69,19 @@ def witnesses(c: Cond) -> int | None:
     return 0
 
 
-def _vcpu_effects_own(effects: tuple[Effect, ...]) -> bool:
-    for e in effects:
-        if isinstance(e, When):
-            if not atoms(e.cond) <= _OWN or not _vcpu_effects_own(e.effects):
-                return False
-        elif isinstance(e, EachVcpu):
-            return False
-    return True
-
-
 def _global_command_ok(c: Command) -> str:
     if not is_global(c.when) or not is_global(c.local):
         return f"the guard of {c.what} at {c.action} reads vCPU state"
     if any(not is_global(e.cond) for e in c.events):
         return f"an event of {c.what} reads vCPU state"
     for e in c.effects:
-        if isinstance(e, EachVcpu) and not _vcpu_effects_own(e.effects):
+        if isinstance(e, EachVcpu) and not effects_read_within(e.effects, OWN_ATOMS):
             return f"the per-vCPU effect of {c.what} reads another vCPU"
     return ""
 
 
 def _own_command_ok(c: Command) -> str:
-    if not is_global(c.when) or not atoms(c.local) <= _OWN or not _vcpu_effects_own(c.effects):
+    if not reads_own_vcpu(c):
         return f"{c.what} at {c.action} reads another vCPU in its guard or effects"
     return ""
 
@@ -107,7 +94,7 @@ def observers_needed(cmds: Commands) -> Cutoff:
             return Cutoff(None, why)
     own: list[Command] = [*cmds.per_vcpu_order(), *cmds.evict_tlb, *cmds.evict_wc, *cmds.lookups]
     for g in [*cmds.walks.values(), *cmds.steps.values()]:
-        if not atoms(g.local) <= _OWN:
+        if not atoms(g.local) <= OWN_ATOMS:
             return Cutoff(None, f"the walk guard at {g.action} reads another vCPU")
     most = 0
     for c in own:

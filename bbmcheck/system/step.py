@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 from .build import System
 from .commands import (
-    GLOBAL_ATOMS,
     LOCAL_ATOMS,
     All,
     AnyOf,
@@ -52,7 +51,9 @@ from .commands import (
     When,
     atoms,
     commands_of,
+    effects_read_within,
     is_global,
+    reads_own_vcpu,
 )
 from .state import IDLE, Action, Event, Kind, State, Vcpu, bits
 
@@ -331,18 +332,7 @@ def compile_global_effects(effects: tuple[Effect, ...]) -> GlobalUpdate:
 # ---- compiled commands ----------------------------------------------------------------------------
 
 EventSpec = tuple[str, str, Test | None, int]  # property, cause, test, AnyTlb mask (0: none)
-
-
-def _vcpu_only(effects: tuple[Effect, ...], allowed: set[type] | None = None) -> bool:
-    """Whether the effects' conditions read nothing but the acting vCPU (or ``allowed`` atoms)."""
-    own: set[type] = set(LOCAL_ATOMS) if allowed is None else allowed
-    for e in effects:
-        if isinstance(e, When):
-            if not atoms(e.cond) <= own or not _vcpu_only(e.effects, own):
-                return False
-        elif isinstance(e, EachVcpu):
-            return False
-    return True
+_LOCAL: frozenset[type] = frozenset(LOCAL_ATOMS)
 
 
 def _tlbs_and_global(c: Cond) -> bool:
@@ -372,13 +362,6 @@ def _any_tlb_masks(c: Cond) -> int:
     return 0
 
 
-def _moves_read_own_vcpu(c: Command) -> bool:
-    """Whether a per-vCPU command's guards and effects read only the class, the pc, the visible
-    stores and the acting vCPU (its events may read more: ``successors`` decides those per state)."""
-    own: set[type] = set(GLOBAL_ATOMS) | set(LOCAL_ATOMS)
-    return is_global(c.when) and atoms(c.local) <= own and _vcpu_only(c.effects, own)
-
-
 class Compiled:
     """One command: its guard parts, its effect and its events as closures."""
 
@@ -396,7 +379,7 @@ class Compiled:
         self.others = [_any_tlb_masks(e.cond) for e in c.events]
         if c.per_vcpu:
             self.vcpu_update: VcpuUpdate = compile_vcpu_effects(c.effects)
-            self.run = self._runner(_vcpu_only(c.effects))
+            self.run = self._runner(effects_read_within(c.effects, _LOCAL))
         else:
             self.update: GlobalUpdate = compile_global_effects(c.effects)
 
@@ -545,7 +528,7 @@ class Machine:
         self.step_actions = [Action(Kind.STEP, v) for v in range(n)]
         self.global_memo: dict[tuple[object, ...], tuple[list[Action], list[tuple[int, Compiled]]]] = {}
         # successors(): per (class, pc, vis), per vCPU, per vCPU value, that vCPU's moves
-        self.moves_ok = all(_moves_read_own_vcpu(c) for c in cmds.per_vcpu_order()
+        self.moves_ok = all(reads_own_vcpu(c) for c in cmds.per_vcpu_order()
                             + list(cmds.evict_tlb) + list(cmds.evict_wc))
         self.moves_memo: tuple[dict[tuple[object, ...], list[dict[Vcpu, list[Move]]]], ...] = ({}, {})
         self.start_memo: dict[tuple[int, int], list[Action]] = {}
@@ -644,7 +627,7 @@ class Machine:
     def successors(self, st: State, evictions: bool) -> list[tuple[Action, State, list[Event]]]:
         """``(action, step(st, action))`` for every action of ``actions(st, evictions)``, in that
         order. A vCPU's moves read only the class, the pc, the visible stores and that vCPU (the
-        constructor checks it, ``_moves_read_own_vcpu``), except events whose condition reads other
+        constructor checks it, ``commands.reads_own_vcpu``), except events whose condition reads other
         vCPUs' TLBs, decided here on ``st``; so they are memoized on those coordinates.
         The returned event lists are shared: read them, do not change them."""
         if not self.moves_ok:
