@@ -75,6 +75,8 @@ def verify(
                                               "more than the vCPU cutoff needs are answered by its search.")] = None,
     cutoff: Annotated[bool, typer.Option(help="Answer --vcpus above the cutoff by the cutoff's smaller search "
                                          "(--no-cutoff: search them all, at most 64).")] = True,
+    decompose: Annotated[bool, typer.Option(help="Search each representative address on its own, alike ones "
+                                            "once (--no-decompose: all together, one search).")] = True,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
     timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
     max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
@@ -142,7 +144,7 @@ def verify(
             raise _opt_error("--trace-out", f"--trace-out: {problem}")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
                       timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims,
-                      cutoff=cutoff)
+                      cutoff=cutoff, decompose=decompose)
     if from_code is not None and model is not None:
         raise _opt_error("--from-code", "give a model or --from-code, not both")
     if from_code is None and model is None:

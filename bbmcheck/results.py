@@ -151,6 +151,9 @@ class Result:
     context: Any = field(default=None, compare=False, repr=False)
     # the vCPUs the search had: ``vcpus`` itself, or fewer when the vCPU cutoff answered for ``vcpus``
     searched_vcpus: int | None = None
+    # the per-address decomposition (engines/decompose.py): per searched address, the addresses its
+    # search answered for (alike ones), in address order; None when the addresses were searched together
+    address_classes: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def by_cutoff(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from .arch.config import ChoiceSpace, Config, FeatBBM, Rmrrpw, dnf
 from .arch.rules import PROPERTIES, PROPERTY_INFO
 from .engines.base import Exploration, Occurrence
+from .engines.decompose import explore_decomposed
 from .engines.explicit import explore
 from .replay import Replay, execute
 from .results import Finding, Result, Stats, Trace, Verdict, Window, without_claims
@@ -43,6 +44,7 @@ class Options:
     bound: int | None = None  # depth bound: BMC's unrolling, or the explicit search's depth
     claims: str = "model"  # "model": the model's [claims]; "none": verdicts only (also a model with no [claims])
     cutoff: bool = True  # answer more vCPUs than the cutoff needs by the cutoff's search (system/cutoff.py)
+    decompose: bool = True  # one search per class of alike addresses (engines/decompose.py)
 
 
 DEFAULT_BMC_BOUND = 24
@@ -174,9 +176,10 @@ def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Resul
             bex = bmc(system, depth, timeout=remaining())
         result = assemble(seq, system, bex, symmetry=False, depth=depth, vcpus=asked)
         return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
-    ex = explore(system, symmetry=options.symmetry, evictions=options.evictions,
-                 max_states=options.max_states, timeout=remaining(), progress=progress,
-                 depth_bound=options.bound)
+    search = explore_decomposed if options.decompose else explore
+    ex = search(system, symmetry=options.symmetry, evictions=options.evictions,
+                max_states=options.max_states, timeout=remaining(), progress=progress,
+                depth_bound=options.bound)
     result = assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound, vcpus=asked)
     return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
 
@@ -239,7 +242,14 @@ def assemble(seq: Sequence, s: System, ex: Exploration, *, symmetry: bool, depth
         notes=tuple(s.notes),
         symmetry=symmetry,
         engine=engine,
+        address_classes=_classes(s, getattr(ex, "classes", None)),
     )
+
+
+def _classes(s: System, classes: dict[int, list[int]] | None) -> tuple[tuple[str, ...], ...] | None:
+    if classes is None:
+        return None
+    return tuple(tuple(f"{s.addresses[ai]:#x}" for ai in classes[k]) for k in sorted(classes))
 
 
 def _finding(seq: Sequence, s: System, ex: Exploration, prop: str, bound: str) -> Finding:

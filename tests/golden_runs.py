@@ -1,5 +1,7 @@
 """The pinned runs: every bundled model at its own level with 2 vCPUs, plus level overrides that
-the spec makes a point of. ``signature`` is what a golden file pins for a run.
+the spec makes a point of. ``signature`` is what a golden file pins for a run; ``states_whole``
+beside it is the state count of the monolithic search (``--no-decompose``), pinned by
+tests/test_decompose.py.
 
 Regenerate with ``python tests/update_golden.py``; a changed state count or verdict must be
 explained in the commit that changes it.

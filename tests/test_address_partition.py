@@ -10,7 +10,10 @@ verdicts, same violating implementations, same persistence.
 
 One vCPU keeps the dense searches small enough for every bundled model and 200 generated
 sequences (the reduction concerns addresses, not observers; observer counts are argued and tested
-elsewhere). The searches run on two worker processes.
+elsewhere). The searches run on two worker processes, each address by address (engines/decompose.py,
+held to the monolithic search in tests/test_decompose.py). That reduction does not use the
+partition: it groups addresses whose compiled systems are equal, so an address the partition
+wrongly merged with a representative is searched on its own and shows its difference.
 """
 
 from __future__ import annotations

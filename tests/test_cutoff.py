@@ -15,28 +15,18 @@ import pytest
 
 from bbmcheck.arch.config import Config
 from bbmcheck.cli import main
-from bbmcheck.results import Result
 from bbmcheck.sequences.load import load_model
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import build
 from bbmcheck.system.commands import AnyTlb, Emit, Not, commands_of, conj
 from bbmcheck.system.cutoff import observers_needed, witnesses
+from bbmcheck.testing.signature import signature
 from bbmcheck.testing.strategies import drawn_sequences
 from bbmcheck.verify import Options, verify
 
 SMALL = ["free-before-tlbi", "leaf-only-tlbi", "oa-change-no-bbm", "split-bbm", "wrong-ttl"]
 MEDIUM = ["split-nt", "ttrem0"]  # 3 vCPUs only: about 2 s each unreduced
 GENERATED = 40
-
-
-def signature(result: Result) -> dict[str, object]:
-    assert result.complete, result.stop_reason
-    out: dict[str, object] = {"witnesses": result.witnesses}
-    for f in result.findings:
-        out[f.property] = (f.verdict.word, f.violated_when, f.persisting_when, f.window, f.causes, f.at_lines,
-                           len(f.trace.steps) if f.trace else None,
-                           len(f.persisting_trace.steps) if f.persisting_trace else None)
-    return out
 
 
 CAP = 120_000  # a generated sequence whose full search is larger is drawn again, not compared

@@ -27,7 +27,7 @@ def test_every_run_is_pinned():
 def test_model_matches_golden(name, level):
     result = check(name, level)
     assert result.complete
-    assert signature(result) == GOLDEN[run_id(name, level)]
+    assert signature(result) == {k: v for k, v in GOLDEN[run_id(name, level)].items() if k != "states_whole"}
 
 
 def test_bundled_model_groups():

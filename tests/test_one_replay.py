@@ -79,10 +79,11 @@ def test_a_trace_is_the_trace_of_its_replay_and_a_corrupted_path_is_not_replayed
     assert counterexample(stuck).replayed is False
 
 
-def test_verify_refuses_an_engine_path_that_does_not_replay(monkeypatch, capsys):
+@pytest.mark.parametrize(("search", "args"), [("explore_decomposed", []), ("explore", ["--no-decompose"])])
+def test_verify_refuses_an_engine_path_that_does_not_replay(monkeypatch, capsys, search, args):
     """A trace is made only from a confirmed replay: an engine whose path does not replay is an
-    internal error (exit 4), never a printed trace."""
-    real = verify_module.explore
+    internal error (exit 4), never a printed trace; searched address by address or together."""
+    real = getattr(verify_module, search)
 
     def corrupt(*args, **kw):
         ex = real(*args, **kw)
@@ -90,10 +91,10 @@ def test_verify_refuses_an_engine_path_that_does_not_replay(monkeypatch, capsys)
         ex.trace_to = lambda key: [parse_action_code("s0"), *trace_to(key)]  # no walk is in flight at first
         return ex
 
-    monkeypatch.setattr(verify_module, "explore", corrupt)
+    monkeypatch.setattr(verify_module, search, corrupt)
     with pytest.raises(ReplayError, match="step 1: action s0 is not enabled"):
-        verify(load_model("ttrem0"))
-    assert main(["verify", "ttrem0"]) == 4
+        verify(load_model("ttrem0"), Options(decompose=search == "explore_decomposed"))
+    assert main(["verify", "ttrem0", *args]) == 4
     assert "internal error: ReplayError" in capsys.readouterr().err
 
 

@@ -108,6 +108,11 @@ def render(result: Result, *, traces: bool = True) -> str:
         sym = "symmetry on" if result.symmetry else "symmetry off"
         out.append(f"explored {s.states:,} states, {s.transitions:,} transitions, depth {s.max_depth}; {status}, "
                    f"{sym}")
+        if result.address_classes is not None:
+            n = sum(len(c) for c in result.address_classes)
+            out.append(f"searched address by address: {len(result.address_classes)} search"
+                       f"{'es' if len(result.address_classes) != 1 else ''} for {n} representative address"
+                       f"{'es' if n != 1 else ''} (alike addresses share one)")
     return terminal_lines(out)  # every line escaped here, the one place the report writes
 
 

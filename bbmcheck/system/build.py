@@ -219,7 +219,11 @@ def all_versions(initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descri
     return out
 
 
-def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
+def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | None = None) -> System:
+    """The compiled system. With ``only`` (an IPA the root maps), the system of that one address
+    (``engines/decompose.py``): observers walk and look up ``only`` alone, and the updater carries
+    only its effects on it (``_slice``: stores to entries no walk of it reads, and broadcast TLBIs
+    that remove nothing it can hold, still advance the pc but are not tracked)."""
     tables = tuple(sorted(t.name for t in seq.tables))
     levels = {t.name: t.level for t in seq.tables}
     root_name = next(t.name for t in seq.tables if t.root)
@@ -240,21 +244,12 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
             store_of[pc] = (ins.loc, len(hist) - 1)
     wlocs = tuple(sorted(versions))
     windex = {loc: i for i, loc in enumerate(wlocs)}
-    executed = []
-    counts = [0] * len(wlocs)
-    before: dict[int, tuple[int, ...]] = {}
-    store_pcs: list[list[int]] = [[] for _ in wlocs]
-    for pc in range(len(seq.program) + 1):
-        executed.append(tuple(counts))
-        if pc < len(seq.program) and pc in store_of:
-            loc, _ = store_of[pc]
-            before[pc] = tuple(counts)
-            counts[windex[loc]] += 1
-            store_pcs[windex[loc]].append(pc)
+    executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
 
     partition = Partition(root_name, levels, bases, all_versions(initial, versions))
     tlbi_ipas = [ins.ipa for ins in seq.program if ins.op == "tlbi" and ins.ipa is not None]
-    addresses = seq.addresses if seq.addresses is not None else partition.representatives(tlbi_ipas)
+    addresses = (only,) if only is not None else (
+        seq.addresses if seq.addresses is not None else partition.representatives(tlbi_ipas))
     if not addresses:
         raise InputError(seq.path, 1, 1, "no representative address: the model gives no IPA to walk")
     span = ENTRIES_PER_TABLE * size_at(levels[root_name])
@@ -266,7 +261,12 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
                 ipa = tlbi.text[tlbi.text.index(",") + 1:]
                 at = (tlbi.file or seq.path, tlbi.line, tlbi.col + len(tlbi.text) - len(ipa.lstrip()))
             raise InputError(*at, f"address {a:#x} is outside the {span:#x} bytes the root table maps")
-    uncovered = partition.uncovered(addresses) if seq.addresses is not None else []
+    uncovered = partition.uncovered(addresses) if seq.addresses is not None and only is None else []
+    if only is not None:
+        kept = _kept_entries(seq.program, _path(levels, bases, only), store_of)
+        wlocs = tuple(loc for loc in wlocs if loc in kept)
+        windex = {loc: i for i, loc in enumerate(wlocs)}
+        executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
 
     system = System(
         seq=seq,
@@ -282,7 +282,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
         initial=initial,
         wlocs=wlocs,
         versions=versions,
-        store_of={pc: (windex[loc], ver) for pc, (loc, ver) in store_of.items()},
+        store_of={pc: (windex[loc], ver) for pc, (loc, ver) in store_of.items() if loc in windex},
         executed=executed,
         store_pcs=store_pcs,
         before=before,
@@ -299,7 +299,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     )
     _layout_walks(system)
     _entry_universe(system)
-    _tlbi_tables(system)
+    _tlbi_tables(system, drop_idle=only is not None)
     _final_mappings(system)
     system.bbm_events = bbm_events(system)
     if uncovered:
@@ -314,6 +314,51 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None) -> System:
     system.may_abort = system.level.may_abort_on_size_change
     system.honours = [honours_nt(system.level, c) for c in system.choices]
     return system
+
+
+def _store_counts(program: tuple[Instr, ...], store_of: dict[int, tuple[Loc, int]], windex: dict[Loc, int]
+                  ) -> tuple[list[tuple[int, ...]], dict[int, tuple[int, ...]], list[list[int]]]:
+    """Per pc the stores executed to each tracked entry (``windex``), per store the counts before it,
+    per entry the pcs of its stores. Stores to untracked entries are not counted."""
+    executed = []
+    counts = [0] * len(windex)
+    before: dict[int, tuple[int, ...]] = {}
+    store_pcs: list[list[int]] = [[] for _ in windex]
+    for pc in range(len(program) + 1):
+        executed.append(tuple(counts))
+        if pc < len(program) and pc in store_of and store_of[pc][0] in windex:
+            i = windex[store_of[pc][0]]
+            before[pc] = tuple(counts)
+            counts[i] += 1
+            store_pcs[i].append(pc)
+    return executed, before, store_pcs
+
+
+def _path(levels: dict[str, int], bases: dict[str, int], ia: int) -> set[Loc]:
+    """The entries a walk of ``ia`` may read: in every table whose range holds it, the one indexed."""
+    return {Loc(name, index_at(lvl, ia)) for name, lvl in levels.items()
+            if bases[name] <= ia < bases[name] + ENTRIES_PER_TABLE * size_at(lvl)}
+
+
+def _kept_entries(program: tuple[Instr, ...], path: set[Loc], store_of: dict[int, tuple[Loc, int]]) -> set[Loc]:
+    """The written entries one address's system tracks: those its walks read, and, transitively,
+    any entry a release store to a tracked one must wait for (B2.3) while a store to it may still
+    be invisible there (no store-ordering DSB between the two)."""
+    kept = set(path)
+    grew = True
+    while grew:
+        grew = False
+        for x, (loc, _ver) in sorted(store_of.items()):
+            if program[x].op != "stlr" or loc not in kept:
+                continue
+            for q in range(x - 1, -1, -1):
+                ins = program[q]
+                if ins.op == "dsb" and ins.option in STORE_DSB:
+                    break  # every earlier store is visible before the release store can be
+                if q in store_of and store_of[q][0] not in kept:
+                    kept.add(store_of[q][0])
+                    grew = True
+    return kept
 
 
 def _place_tables(seq: Sequence, root: str, levels: dict[str, int], initial: dict[Loc, Descriptor]) -> dict[str, int]:
@@ -392,7 +437,10 @@ def _entry_universe(s: System) -> None:
     ]
 
 
-def _tlbi_tables(s: System) -> None:
+def _tlbi_tables(s: System, drop_idle: bool = False) -> None:
+    """Per broadcast TLBI what it removes; per pc the TLBIs pending and the tables freed. With
+    ``drop_idle`` (one address's system), a TLBI that removes nothing of its universe and stops no
+    walk of it is not tracked: acting on a PE, it would change nothing but its own mark."""
     last_full = -1
     issued: list[int] = []
     freed: set[int] = set()
@@ -410,7 +458,6 @@ def _tlbi_tables(s: System) -> None:
             op = TLBI_OPS[ins.option]
             if not op.broadcast:
                 continue  # the updater's PE runs no observer vCPU: a local TLBI reaches none (IDMCXY)
-            issued.append(pc)
 
             leaf_kill = 0
             for i, e in enumerate(s.leaf_entries):
@@ -430,6 +477,9 @@ def _tlbi_tables(s: System) -> None:
                 parent_base = a - a % size_at(lvl - 1)
                 if removes(s, ins, "walk", parent_base, lvl - 1, name):
                     kills.add((ai, ti))
+            if drop_idle and not (leaf_kill or walk_kill or kills):
+                continue
+            issued.append(pc)
             s.tlbi_leaf_kill[pc] = leaf_kill
             s.tlbi_walk_kill[pc] = walk_kill
             s.tlbi_kills_walk[pc] = kills

@@ -1,0 +1,122 @@
+"""The per-address decomposition (bbmcheck/engines/decompose.py; ARCHITECTURE.md, "Per-address
+decomposition") against the monolithic search: the same verdicts, implementation conditions,
+persistence, windows, causes, lines, witnesses and shortest-trace lengths, on every pinned run of
+the bundled models, at 3 vCPUs on the small ones, on 200 generated sequences and on tables of
+alike pages. Every trace the decomposed search prints is replayed against the full system by
+``verify.assemble``, so these runs also check that each per-address trace is a run of it."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from golden_runs import check, run_id, runs
+
+from bbmcheck.arch.config import Config
+from bbmcheck.engines.decompose import explore_decomposed, parts
+from bbmcheck.sequences.edit import sequence
+from bbmcheck.sequences.load import load_model
+from bbmcheck.sequences.schema import Sequence
+from bbmcheck.system.build import build
+from bbmcheck.testing.signature import difference
+from bbmcheck.testing.strategies import drawn_sequences
+from bbmcheck.verify import Options, verify
+
+RUNS = runs()
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "models.json").read_text())
+SMALL = ["free-before-tlbi", "leaf-only-tlbi", "oa-change-no-bbm", "split-bbm", "wrong-ttl", "ttrem0"]
+GENERATED = 200
+
+
+@pytest.mark.parametrize(("name", "level"), RUNS, ids=[run_id(n, lvl) for n, lvl in RUNS])
+def test_bundled_runs_equal_the_monolithic_search(name, level):
+    whole, parted = check(name, level, decompose=False), check(name, level)
+    assert not difference(parted, whole)
+    assert whole.stats.states == GOLDEN[run_id(name, level)]["states_whole"]  # the monolithic count, pinned
+    assert parted.stats.states <= whole.stats.states
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_three_vcpus_equal_the_monolithic_search(name):
+    options = Options(vcpus=3, cutoff=False)
+    seq = load_model(name)
+    assert not difference(verify(seq, options), verify(seq, replace(options, decompose=False)))
+
+
+def _compare(item: tuple[str, Sequence]) -> str | None:
+    label, seq = item
+    options = Options(vcpus=2, claims="none", cutoff=False)
+    diff = difference(verify(seq, options), verify(seq, replace(options, decompose=False)))
+    return f"{label}: {diff}" if diff else None
+
+
+def test_generated_sequences_equal_the_monolithic_search():
+    items = drawn_sequences(GENERATED, max_len=3)
+    assert len(items) >= GENERATED
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        problems = [p for p in pool.map(_compare, items, chunksize=8) if p]
+    assert not problems, f"{len(problems)} of {len(items)} disagree:\n" + "\n".join(problems)
+
+
+def _pages(n: int, program: list[str], *, same_oa_step: bool = True) -> Sequence:
+    """A level-3 table of ``n`` pages under a level-2 entry, changed by ``program``."""
+    step = 0x1000 if same_oa_step else 0x2000
+    pages = {i: f"page oa={0x80000000 + i * step:#x} attr=normal perm=rw" for i in range(n)}
+    return sequence(f"pages-{n}", level="L0", vcpus=1, program=program,
+                    tables={"T1": {"level": 1, "root": True, "entries": {1: "table T2"}},
+                            "T2": {"level": 2, "entries": {0: "table T3"}}, "T3": {"level": 3, "entries": pages}})
+
+
+COALESCE = ["str T2[0], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish",
+            "str T2[0], block oa=0x80000000 attr=normal perm=rw", "dsb ishst", "free T3"]
+NO_FLUSH = ["str T2[0], invalid", "dsb ishst", "str T2[0], block oa=0x80000000 attr=normal perm=rw", "dsb ishst"]
+
+
+@pytest.mark.parametrize("program", [COALESCE, NO_FLUSH], ids=["bbm", "no-flush"])
+def test_alike_pages_are_one_search_and_equal_the_monolithic_search(program):
+    seq = _pages(4, program)
+    s = build(seq, Config(level=seq.level), vcpus=1)
+    ex = explore_decomposed(s)
+    pages = [ai for ai, a in enumerate(s.addresses) if 0x40000000 <= a < 0x40004000]
+    assert len(pages) == 4
+    # the four pages are alike up to their output address: one class, searched once
+    assert any(set(pages) <= set(members) for members in ex.classes.values()), ex.classes
+    assert not difference(verify(seq), verify(seq, Options(decompose=False)))
+
+
+def test_pages_unlike_the_block_are_searched_apart():
+    """With output addresses that the block does not continue (0x2000 apart), each page's
+    translation differs from the block's in its own way: the classes must not merge them blindly,
+    and the verdicts still equal the monolithic search."""
+    seq = _pages(3, NO_FLUSH, same_oa_step=False)
+    assert not difference(verify(seq), verify(seq, Options(decompose=False)))
+
+
+def test_an_address_system_tracks_only_what_its_walks_read():
+    """Page 1's store is no other page's; the TLBI by page 1's IPA removes the walk-cache pointers
+    covering every page (so every page tracks it); one by an IPA under no table removes nothing any
+    page can hold (so none does)."""
+    seq = _pages(4, ["str T3[1], invalid", "dsb ishst", "tlbi ipas2e1is, 0x40001000", "tlbi ipas2e1is, 0x80000000",
+                     "dsb ish", "str T3[1], page oa=0x90000000 attr=normal perm=rw", "dsb ishst"])
+    s = build(seq, Config(level=seq.level), vcpus=1)
+    by_address = {s.addresses[p.address]: p.system for p in parts(s)}
+    untouched, changed = by_address[0x40000000], by_address[0x40001000]
+    assert untouched.wlocs == () and sorted(untouched.tlbi_leaf_kill) == [2]
+    assert [loc.text() for loc in changed.wlocs] == ["T3[1]"] and sorted(changed.tlbi_leaf_kill) == [2]
+    assert sorted(s.tlbi_leaf_kill) == [2, 3]
+    assert not difference(verify(seq), verify(seq, Options(decompose=False)))
+
+
+def test_a_release_store_keeps_the_entries_it_waits_for():
+    """stlr to a page waits for an earlier store to another page (B2.3) when no DSB orders them:
+    that entry stays tracked in the page's system; with a DSB between, it is not needed."""
+    racing = _pages(2, ["str T3[0], invalid", "stlr T3[1], page oa=0x90000000 attr=normal perm=rw", "dsb ishst"])
+    ordered = _pages(2, ["str T3[0], invalid", "dsb ishst", "stlr T3[1], page oa=0x90000000 attr=normal perm=rw",
+                         "dsb ishst"])
+    for seq, kept in ((racing, ["T3[0]", "T3[1]"]), (ordered, ["T3[1]"])):
+        s = build(seq, Config(level=seq.level), vcpus=1, only=0x40001000)
+        assert [loc.text() for loc in s.wlocs] == kept
+        assert not difference(verify(seq), verify(seq, Options(decompose=False)))
