@@ -219,11 +219,14 @@ def all_versions(initial: dict[Loc, Descriptor], versions: dict[Loc, list[Descri
     return out
 
 
-def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | None = None) -> System:
+def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | None = None,
+          whole: System | None = None) -> System:
     """The compiled system. With ``only`` (an IPA the root maps), the system of that one address
-    (``engines/decompose.py``): observers walk and look up ``only`` alone, and the updater carries
-    only its effects on it (``_slice``: stores to entries no walk of it reads, and broadcast TLBIs
-    that remove nothing it can hold, still advance the pc but are not tracked)."""
+    (``engines/decompose.py``): observers walk and look up ``only`` alone, and the updater tracks
+    only its effects on it (stores to entries no walk of it reads, and broadcast TLBIs that remove
+    nothing it can hold, still advance the pc). ``whole``, the full system of the same sequence and
+    configuration, lends what does not depend on the addresses (table placement, the partition,
+    the bbm-required automaton, nT generations), so that a system per address is cheap."""
     tables = tuple(sorted(t.name for t in seq.tables))
     levels = {t.name: t.level for t in seq.tables}
     root_name = next(t.name for t in seq.tables if t.root)
@@ -231,7 +234,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     for t in seq.tables:
         for idx, desc in t.entries:
             initial[Loc(t.name, idx)] = desc
-    bases = _place_tables(seq, root_name, levels, initial)
+    bases = dict(whole.table_base) if whole is not None else _place_tables(seq, root_name, levels, initial)
 
     # versions of every stored-to entry, in program order
     versions: dict[Loc, list[Descriptor]] = {}
@@ -246,7 +249,8 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     windex = {loc: i for i, loc in enumerate(wlocs)}
     executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
 
-    partition = Partition(root_name, levels, bases, all_versions(initial, versions))
+    partition = whole.partition if whole is not None and whole.partition is not None else Partition(
+        root_name, levels, bases, all_versions(initial, versions))
     tlbi_ipas = [ins.ipa for ins in seq.program if ins.op == "tlbi" and ins.ipa is not None]
     addresses = (only,) if only is not None else (
         seq.addresses if seq.addresses is not None else partition.representatives(tlbi_ipas))
@@ -297,11 +301,13 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     system.uses_nt = any(ins.is_store and ins.desc is not None and ins.desc.nt for ins in seq.program) or any(
         d.nt for d in initial.values()
     )
+    if whole is not None:
+        system._table_gens = whole._table_gens  # a function of the sequence alone, filled as needed
     _layout_walks(system)
     _entry_universe(system)
     _tlbi_tables(system, drop_idle=only is not None)
     _final_mappings(system)
-    system.bbm_events = bbm_events(system)
+    system.bbm_events = whole.bbm_events if whole is not None else bbm_events(system)
     if uncovered:
         first = uncovered[0]
         system.notes.append(
