@@ -77,6 +77,10 @@ def verify(
                                          "(--no-cutoff: search them all, at most 64).")] = True,
     decompose: Annotated[bool, typer.Option(help="Search each representative address on its own, alike ones "
                                             "once (--no-decompose: all together, one search).")] = True,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes for the per-address searches "
+                                             "(default: one per core).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Run the per-address searches on a Dask cluster: a "
+                                                  "scheduler address, or 'local' (needs bbmcheck[cluster]).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
     timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
     max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
@@ -135,6 +139,10 @@ def verify(
     if claims not in CLAIM_MODES:
         raise _opt_error("--claims", f"invalid value '{claims}' for --claims (expected one of {', '.join(CLAIM_MODES)})"
                          + did_you_mean(claims, CLAIM_MODES))
+    if jobs is not None and jobs < 1:
+        raise _opt_error("--jobs", f"--jobs must be at least 1, got {jobs}")
+    if scheduler is not None and not scheduler.strip():
+        raise _opt_error("--scheduler", "--scheduler needs an address (tcp://host:8786) or 'local'")
     if trace_out is not None:
         from .paths import folder_problem
 
@@ -144,7 +152,7 @@ def verify(
             raise _opt_error("--trace-out", f"--trace-out: {problem}")
     options = Options(level=lvl, vcpus=vcpus, symmetry=symmetry, evictions=evictions, max_states=max_states,
                       timeout=timeout, rmrrpw=rm, space=space, engine=engine, bound=bound, claims=claims,
-                      cutoff=cutoff, decompose=decompose)
+                      cutoff=cutoff, decompose=decompose, jobs=jobs, scheduler=scheduler)
     if from_code is not None and model is not None:
         raise _opt_error("--from-code", "give a model or --from-code, not both")
     if from_code is None and model is None:

@@ -45,6 +45,8 @@ class Options:
     claims: str = "model"  # "model": the model's [claims]; "none": verdicts only (also a model with no [claims])
     cutoff: bool = True  # answer more vCPUs than the cutoff needs by the cutoff's search (system/cutoff.py)
     decompose: bool = True  # one search per class of alike addresses (engines/decompose.py)
+    jobs: int | None = None  # worker processes for those searches (None: one per core)
+    scheduler: str | None = None  # a Dask scheduler's address ("local": a local cluster) instead of a pool
 
 
 DEFAULT_BMC_BOUND = 24
@@ -176,10 +178,18 @@ def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Resul
             bex = bmc(system, depth, timeout=remaining())
         result = assemble(seq, system, bex, symmetry=False, depth=depth, vcpus=asked)
         return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
-    search = explore_decomposed if options.decompose else explore
-    ex = search(system, symmetry=options.symmetry, evictions=options.evictions,
-                max_states=options.max_states, timeout=remaining(), progress=progress,
-                depth_bound=options.bound)
+    if options.decompose:
+        runner = None
+        if options.scheduler is not None:
+            from .engines.cluster import dask_runner  # dask is imported only when a cluster is asked for
+
+            runner = dask_runner(options.scheduler)
+        ex: Exploration = explore_decomposed(
+            system, symmetry=options.symmetry, evictions=options.evictions, max_states=options.max_states,
+            timeout=remaining(), progress=progress, depth_bound=options.bound, jobs=options.jobs, runner=runner)
+    else:
+        ex = explore(system, symmetry=options.symmetry, evictions=options.evictions, max_states=options.max_states,
+                     timeout=remaining(), progress=progress, depth_bound=options.bound)
     result = assemble(seq, system, ex, symmetry=options.symmetry, depth=options.bound, vcpus=asked)
     return replace(result, context=(seq, options), stop_reason=_cap_text(result.stop_reason))
 
@@ -366,6 +376,6 @@ def rerun(result: Result, path: list[str]) -> list[Replay]:
 
 def explicit_report(seq: Sequence, s: System) -> tuple[Exploration, Result]:
     """The explicit search of ``s`` with symmetry and its report: what ``prove`` and ``recheck``
-    use to pick the implementations to prove (``smt.prove.Search``)."""
-    ex = explore(s, symmetry=True)
+    use to pick the implementations to prove (``smt.prove.Search``), address by address."""
+    ex = explore_decomposed(s, symmetry=True)
     return ex, assemble(seq, s, ex, symmetry=True)

@@ -120,3 +120,41 @@ def test_a_release_store_keeps_the_entries_it_waits_for():
         s = build(seq, Config(level=seq.level), vcpus=1, only=0x40001000)
         assert [loc.text() for loc in s.wlocs] == kept
         assert not difference(verify(seq), verify(seq, Options(decompose=False)))
+
+
+def _pages512() -> Sequence:
+    return _pages(512, ["str T2[0], invalid", "dsb ishst", "tlbi ipas2e1is, 0x40000000", "dsb ish",
+                        "tlbi vmalle1is", "dsb ish", "str T2[0], block oa=0x80000000 attr=normal perm=rw",
+                        "dsb ishst", "free T3"])
+
+
+def test_the_result_is_byte_identical_whatever_the_worker_count(monkeypatch):
+    """512 pages (fingerprinted on the workers) and every search sent to them: the JSON and the
+    text report are the same bytes for 1, 2 and 3 workers."""
+    from bbmcheck.engines import decompose
+    from bbmcheck.report.json import render
+    from bbmcheck.report.text import render as report
+
+    monkeypatch.setattr(decompose, "SERIAL_SECONDS", 0.0)
+    seq = _pages512()
+    runs = [verify(seq, Options(jobs=j)) for j in (1, 2, 3)]
+    assert runs[0].complete and len(runs[0].address_classes or ()) < 10  # the pages are one class
+    assert len({render(r) for r in runs}) == 1
+    assert len({report(r) for r in runs}) == 1
+
+
+def test_a_local_dask_cluster_gives_the_same_bytes():
+    pytest.importorskip("dask.distributed")
+    from bbmcheck.report.json import render
+
+    seq = load_model("ttrem1")
+    assert render(verify(seq, Options(scheduler="local"))) == render(verify(seq, Options(jobs=1)))
+
+
+def test_jobs_and_scheduler_are_checked_on_the_command_line(capsys):
+    from bbmcheck.cli import main
+
+    assert main(["verify", "ttrem1", "--jobs", "0"]) == 2
+    assert "<command-line>:1:15: error: --jobs must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["verify", "ttrem1", "--scheduler", " "]) == 2
+    assert "--scheduler needs an address" in capsys.readouterr().err

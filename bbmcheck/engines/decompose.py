@@ -21,9 +21,12 @@ the full system, which checks the decomposition on every printed counterexample.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..system.build import System, build
 from ..system.commands import Command, Commands, Group, commands_of
@@ -58,7 +61,7 @@ class Part:
 
 def part(s: System, ai: int) -> Part:
     """Address ``ai`` of ``s`` as a system of its own (same level, choices and vCPUs)."""
-    sub = build(s.seq, s.config, vcpus=s.vcpus, only=s.addresses[ai])
+    sub = build(s.seq, s.config, vcpus=s.vcpus, only=s.addresses[ai], whole=s)
     if [c.label() for c in sub.choices] != [c.label() for c in s.choices]:
         raise AssertionError("an address's system explores other implementation classes")
     return Part(ai, sub, [s.wloc_index[loc] for loc in sub.wlocs], [s.leaf_bit[e] for e in sub.leaf_entries],
@@ -135,54 +138,157 @@ class Decomposed:
 Progress = Callable[[int, int, float], None]
 
 
+@dataclass(frozen=True)
+class Ask:
+    """How each per-address search runs (the same for all of them)."""
+
+    symmetry: bool = True
+    evictions: bool = False
+    max_states: int = 2_000_000  # per search
+    deadline: float | None = None  # time.monotonic() at which every search stops
+    depth_bound: int | None = None
+
+
+@dataclass
+class Searched:
+    """One class's search, in the full system's names: what a worker sends back."""
+
+    address: int
+    states: int
+    transitions: int
+    max_depth: int
+    done: set[int]
+    complete: bool
+    stop_reason: str
+    occurrences: list[tuple[tuple[str, int], Occurrence]]  # keys index ``traces``
+    traces: list[list[Action]]
+
+
+def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None) -> Searched:
+    """The search of address ``ai``'s system; traces rebuilt, visited set dropped."""
+    p = part(s, ai)
+    left = None if ask.deadline is None else max(0.0, ask.deadline - time.monotonic())
+    ex = explore(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
+                 progress=progress, depth_bound=ask.depth_bound)
+    traces: list[list[Action]] = []
+    occ = [(key, _translated(p, ex, o, traces)) for key, o in sorted(ex.occurrences.items())]
+    return Searched(ai, ex.states, ex.transitions, ex.max_depth, set(ex.done_reached), ex.complete, ex.stop_reason,
+                    occ, traces)
+
+
+_WHOLE: list[System] = []  # the system a forked worker inherits (set just before the pool starts)
+
+
+def _fingerprint_of(ai: int) -> bytes:
+    return fingerprint(part(_WHOLE[0], ai).system)
+
+
+def _search_in_worker(job: tuple[int, Ask]) -> Searched:
+    return search_one(_WHOLE[0], *job)
+
+
+SERIAL_SECONDS = 0.25  # searches run in-process until they have taken this long; the rest go to workers
+
+
 def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = False, max_states: int = 2_000_000,
                        timeout: float | None = None, progress: Progress | None = None,
-                       depth_bound: int | None = None) -> Decomposed:
-    """One search per class of alike addresses of ``s``, in address order, merged (module
-    docstring). The state cap and the time cap hold for all the searches together. Each search's
-    traces are rebuilt as soon as it ends, and its visited set is dropped."""
+                       depth_bound: int | None = None, jobs: int | None = 1,
+                       runner: Runner | None = None) -> Decomposed:
+    """One search per class of alike addresses of ``s``, merged in address order (module
+    docstring). ``max_states`` bounds each search; ``timeout`` all of them. With ``jobs`` above 1
+    (None: one per core), searches left after ``SERIAL_SECONDS`` run on that many forked worker
+    processes; ``runner`` (``engines/cluster.py``) runs them elsewhere instead. The result is the
+    same whatever runs the searches: each is a function of its address, and they are merged in
+    address order."""
     start = time.perf_counter()
-    first: dict[bytes, int] = {}
-    classes: dict[int, list[int]] = {}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ask = Ask(symmetry, evictions, max_states, deadline, depth_bound)
+    workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    n = len(s.addresses)
+    pool = None
+    try:
+        if workers > 1 and n >= PARALLEL_FINGERPRINTS and runner is None:
+            pool = _pool(s, workers)
+            digests = pool.map(_fingerprint_of, range(n), chunksize=max(1, n // (4 * workers)))
+        else:
+            digests = [fingerprint(part(s, ai).system) for ai in range(n)]
+        first: dict[bytes, int] = {}
+        classes: dict[int, list[int]] = {}
+        for ai, fp in enumerate(digests):
+            classes.setdefault(first.setdefault(fp, ai), []).append(ai)
+        reps = sorted(classes)
+        done_list: list[Searched] = []
+        totals = [0, 0]
+
+        def report(k: int, t: int, _secs: float) -> None:
+            if progress is not None:
+                progress(totals[0] + k, totals[1] + t, time.perf_counter() - start)
+
+        while reps and (runner is None and (workers == 1 or time.perf_counter() - start < SERIAL_SECONDS)):
+            got = search_one(s, reps.pop(0), ask, report if progress is not None else None)
+            done_list.append(got)
+            totals[0] += got.states
+            totals[1] += got.transitions
+            if not got.complete:
+                reps = []  # the merge stops at the first incomplete search: the rest would be dropped
+        if reps and runner is not None:
+            done_list += runner(s, reps, ask)
+        elif reps:
+            pool = pool or _pool(s, workers)
+            for got in pool.imap(_search_in_worker, [(ai, ask) for ai in reps]):
+                done_list.append(got)
+                totals[0] += got.states
+                totals[1] += got.transitions
+                report(0, 0, 0.0)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            _WHOLE.clear()
+    return _merged(s, done_list, classes, max_states, timeout, time.perf_counter() - start)
+
+
+PARALLEL_FINGERPRINTS = 64  # fewer addresses than this are fingerprinted in-process
+
+
+def _pool(s: System, workers: int) -> Any:
+    _WHOLE[:] = [s]
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+Runner = Callable[[System, list[int], Ask], list[Searched]]
+
+
+def _merged(s: System, searched: list[Searched], classes: dict[int, list[int]], max_states: int,
+            timeout: float | None, seconds: float) -> Decomposed:
     occ: dict[tuple[str, int], Occurrence] = {}
     traces: list[list[Action]] = []
     done: set[int] = set()
     states = transitions = max_depth = 0
     complete, reason = True, "exhaustive"
-    for ai in range(len(s.addresses)):
-        p = part(s, ai)
-        fp = fingerprint(p.system)
-        if fp in first:
-            classes[first[fp]].append(ai)
-            continue
-        first[fp] = ai
-        classes[ai] = [ai]
-        left = None if timeout is None else max(0.0, timeout - (time.perf_counter() - start))
-
-        def report(n: int, t: int, _secs: float, base: tuple[int, int] = (states, transitions)) -> None:
-            if progress is not None:
-                progress(base[0] + n, base[1] + t, time.perf_counter() - start)
-
-        ex = explore(p.system, symmetry=symmetry, evictions=evictions, max_states=max(1, max_states - states),
-                     timeout=left, progress=report if progress is not None else None, depth_bound=depth_bound)
-        states += ex.states
-        transitions += ex.transitions
-        max_depth = max(max_depth, ex.max_depth)
-        done |= ex.done_reached
-        for key, o in sorted(ex.occurrences.items()):
-            _merge(occ, key, _translated(p, ex, o, traces))
-        if not ex.complete:  # the caps are the caller's, whatever part of them this search had
+    for got in sorted(searched, key=lambda g: g.address):
+        states += got.states
+        transitions += got.transitions
+        max_depth = max(max_depth, got.max_depth)
+        done |= got.done
+        base = len(traces)
+        traces += got.traces
+        for key, o in got.occurrences:
+            pers = o.persisting
+            if pers is not None:
+                pers = (pers[0], base + int(pers[1]), pers[2], pers[3])  # type: ignore[call-overload]
+            _merge(occ, key, replace(o, key=base + int(o.key), persisting=pers))  # type: ignore[call-overload]
+        if not got.complete:  # the caps are the caller's, whatever part of them this search had
             complete = False
-            reason = (f"state cap of {max_states} states reached" if ex.stop_reason.startswith("state cap")
-                      else f"time cap of {timeout:g} s reached" if ex.stop_reason.startswith("time cap")
-                      and timeout is not None else ex.stop_reason)
+            reason = (f"state cap of {max_states} states reached" if got.stop_reason.startswith("state cap")
+                      else f"time cap of {timeout:g} s reached" if got.stop_reason.startswith("time cap")
+                      and timeout is not None else got.stop_reason)
             break
-    return Decomposed(s, occ, complete, reason, states, transitions, time.perf_counter() - start, max_depth, done,
-                      classes, traces)
+    return Decomposed(s, occ, complete, reason, states, transitions, seconds, max_depth, done, classes, traces)
 
 
 def _translated(p: Part, ex: Exploration, o: Occurrence, traces: list[list[Action]]) -> Occurrence:
-    """``o`` in the full system's names, its traces rebuilt (appended to ``traces``)."""
+    """``o`` in the full system's names; its key (and its persisting one's) the index of its trace,
+    rebuilt now, in ``traces``."""
     def keyed(key: object) -> int:
         traces.append([p.action(a) for a in ex.trace_to(key)])
         return len(traces) - 1
