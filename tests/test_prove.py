@@ -135,6 +135,32 @@ def test_cover_finds_no_address_unlike_the_default_representatives() -> None:
     assert lo == 0
 
 
+def _pages_listing_one(n: int):  # type: ignore[no-untyped-def]
+    from bbmcheck.sequences.edit import sequence
+
+    pages = {i: f"page oa={0x80000000 + i * 0x1000:#x}" for i in range(n)}
+    return sequence(f"pages-{n}", level="L0", vcpus=1, addresses=[0x40000000],
+                    program=["str T2[0], invalid", "dsb ishst", "tlbi vmalls12e1is", "dsb ish",
+                             "str T2[0], block oa=0x80000000", "dsb ishst", "free T3"],
+                    tables={"T1": {"level": 1, "root": True, "entries": {1: "table T2"}},
+                            "T2": {"level": 2, "entries": {0: "table T3"}}, "T3": {"level": 3, "entries": pages}})
+
+
+def test_cover_adds_every_missing_class_of_a_64_page_table() -> None:
+    """One listed address under a table of 64 pages: the cover adds the 63 other pages and the
+    classes of invalid entries (66 rounds; a fixed bound of 64 rounds used to be an internal error)."""
+    covered, s, added = cover(_pages_listing_one(64), lambda q: build(q, Config(level=q.level), vcpus=1))
+    assert {0x40000000 + i * 0x1000 for i in range(1, 64)} <= set(added)
+    assert len(added) == 66 and len(s.addresses) == 67
+
+
+def test_cover_out_of_rounds_is_unknown_not_a_crash() -> None:
+    from bbmcheck.smt import solver
+
+    with pytest.raises(solver.Unknown, match="did not cover the region in 2 rounds"):
+        cover(_pages_listing_one(4), lambda q: build(q, Config(level=q.level), vcpus=1), max_rounds=2)
+
+
 def test_prove_from_scratch_and_cutoff(tmp_path: Path, capsys) -> None:
     """split-nt: PROVED exactly where the explicit engine finds nothing; the proved properties also
     hold at 3 vCPUs (the cutoff); the certificate re-checks and is byte-identical between runs, with

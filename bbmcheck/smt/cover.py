@@ -79,15 +79,25 @@ def uncovered(s: System, reps: tuple[int, ...]) -> tuple[z3.BitVecRef, z3.BoolRe
     return a, z3.And(z3.UGE(a, lo), z3.ULT(a, hi), *[z3.Not(alike(s, a, r)) for r in reps])
 
 
-def cover(seq: Sequence, build_system: Callable[[Sequence], System], max_rounds: int = 64
+def classes_bound(s: System) -> int:
+    """An upper bound on the classes of ``alike``: an address's class is fixed by the deepest table
+    whose range holds it and the entry it indexes there (a populated one, or the rest), because the
+    tables whose ranges hold an address are a chain; so there are at most sum(populated + 1)."""
+    return sum(len(idx) + 1 for idx in populated(s).values())
+
+
+def cover(seq: Sequence, build_system: Callable[[Sequence], System], max_rounds: int | None = None
           ) -> tuple[Sequence, System, list[int]]:
     """Add representatives until they cover the region; returns the sequence with explicit
-    addresses, its system and the addresses added (in the order z3 found them). Raises
-    ``solver.Unknown`` if z3 does not decide a query."""
+    addresses, its system and the addresses added (in the order z3 found them). Each round adds an
+    address of a class no representative is in, so ``classes_bound`` rounds always suffice (the
+    default bound). Raises ``solver.Unknown`` if z3 does not decide a query, or if the rounds run
+    out (only with a smaller ``max_rounds``)."""
     s = build_system(seq)
     reps = tuple(s.addresses)
     added: list[int] = []
-    for _ in range(max_rounds):
+    rounds = classes_bound(s) if max_rounds is None else max_rounds
+    for _ in range(rounds):
         a, query = uncovered(s, reps)
         answer = solver.solve(query, logic="QF_BV")
         if answer.unsat:
@@ -104,4 +114,4 @@ def cover(seq: Sequence, build_system: Callable[[Sequence], System], max_rounds:
         reps = tuple(sorted(set(reps) | {found}))
         seq = replace(seq, addresses=reps)
         s = build_system(seq)
-    raise RuntimeError(f"the representative addresses did not cover the region in {max_rounds} rounds")
+    raise solver.Unknown("the cover query", f"the representatives did not cover the region in {rounds} rounds")
