@@ -454,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
+        _ascii_numbers(_ARGV)
         code = command.main(args=_ARGV, prog_name="bbmcheck", standalone_mode=False)
     except InputError as e:
         sys.stderr.write(terminal(e.render()) + "\n")
@@ -478,6 +479,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code if isinstance(code, int) else 0)
     return code if isinstance(code, int) else 0
+
+
+NUMERIC = ("--vcpus", "--jobs", "--max-states", "--timeout", "--bound")
+
+
+def _ascii_numbers(argv: list[str]) -> None:
+    """A number on the command line is written in ASCII: Python's int() also reads other scripts'
+    digits ('٢' is 2), which a user who typed one did not mean as a count."""
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name not in NUMERIC:
+            continue
+        if not eq:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+        if not value.isascii():
+            raise InputError("<command-line>", 1, _argv_col(name),
+                             f"invalid value for '{name}': {value!r} is not a number written in ASCII digits")
 
 
 def _param_name(e: Exception) -> str | None:

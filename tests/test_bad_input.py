@@ -315,7 +315,7 @@ ARGV_CASES = [
     ("vcpus-not-a-number", ["verify", "--vcpus", "two", "ttrem1"], 1, "'--vcpus'"),
     ("nt-fault-sometimes", ["verify", "ttrem1", "--nt-fault", "sometimes"], 2,
      "invalid value 'sometimes' for --nt-fault (expected one of always, never, both)"),
-    ("unknown-option", ["verify", "ttrem1", "--frobnicate"], 2, "No such option: --frobnicate"),
+    ("unknown-option", ["verify", "ttrem1", "--frobnicate"], 2, "No such option '--frobnicate'"),
     ("max-states-0", ["verify", "ttrem1", "--max-states", "0"], 2, "--max-states must be positive, got 0"),
     ("timeout-negative", ["verify", "ttrem1", "--timeout", "-1"], 2, "--timeout must be a positive number"),
     ("option-without-value", ["verify", "ttrem1", "--level"], 2, "requires an argument"),

@@ -204,6 +204,8 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     deadline = None if timeout is None else time.monotonic() + timeout
     ask = Ask(symmetry, evictions, max_states, deadline, depth_bound)
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
+    if multiprocessing.current_process().daemon:
+        workers = 1  # a pool's worker (a caller's own pool, or ours) may not start processes
     n = len(s.addresses)
     pool = None
     try:
