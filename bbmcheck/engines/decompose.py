@@ -21,7 +21,6 @@ the full system, which checks the decomposition on every printed counterexample.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -203,6 +202,8 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     start = time.perf_counter()
     deadline = None if timeout is None else time.monotonic() + timeout
     ask = Ask(symmetry, evictions, max_states, deadline, depth_bound)
+    import multiprocessing  # here, not at the top: a start-up cost every verify would pay
+
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
     if multiprocessing.current_process().daemon:
         workers = 1  # a pool's worker (a caller's own pool, or ours) may not start processes
@@ -253,6 +254,8 @@ PARALLEL_FINGERPRINTS = 64  # fewer addresses than this are fingerprinted in-pro
 
 
 def _pool(s: System, workers: int) -> Any:
+    import multiprocessing
+
     _WHOLE[:] = [s]
     return multiprocessing.get_context("fork").Pool(workers)
 
