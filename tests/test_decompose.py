@@ -158,3 +158,18 @@ def test_jobs_and_scheduler_are_checked_on_the_command_line(capsys):
     assert "<command-line>:1:15: error: --jobs must be at least 1, got 0" in capsys.readouterr().err
     assert main(["verify", "ttrem1", "--scheduler", " "]) == 2
     assert "--scheduler needs an address" in capsys.readouterr().err
+
+
+def test_the_time_cap_holds_for_all_the_searches_together():
+    """64 pages flushed one TLBI each: every page's search is large (64 TLBIs pending at once). The
+    cap of one second stops the whole decomposed run, which says so and answers UNKNOWN."""
+    import time
+
+    flush = [f"tlbi ipas2e1is, {0x40000000 + i * 0x1000:#x}" for i in range(64)]
+    seq = _pages(64, ["str T2[0], invalid", "dsb ishst", *flush, "dsb ish",
+                      "str T2[0], block oa=0x80000000 attr=normal perm=rw", "dsb ishst"])
+    start = time.monotonic()
+    result = verify(seq, Options(timeout=1.0, jobs=2))
+    assert time.monotonic() - start < 8
+    assert not result.complete and result.stop_reason.startswith("time cap of 1 s reached")
+    assert result.finding("tlb-conflict").verdict.word == "unknown"

@@ -212,14 +212,19 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     try:
         if workers > 1 and n >= PARALLEL_FINGERPRINTS and runner is None:
             pool = _pool(s, workers)
-            digests = pool.map(_fingerprint_of, range(n), chunksize=max(1, n // (4 * workers)))
+            # small chunks for long programs: the deadline is checked between them
+            chunk = max(1, min(8, n // (8 * workers), 1000 // max(1, s.end)))
+            digests = pool.imap(_fingerprint_of, range(n), chunksize=chunk)
         else:
-            digests = [fingerprint(part(s, ai).system) for ai in range(n)]
+            digests = (fingerprint(part(s, ai).system) for ai in range(n))
         first: dict[bytes, int] = {}
         classes: dict[int, list[int]] = {}
         for ai, fp in enumerate(digests):
             classes.setdefault(first.setdefault(fp, ai), []).append(ai)
+            if _late(deadline):  # nothing searched yet: every property is UNKNOWN
+                return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
         reps = sorted(classes)
+        wanted = list(reps)
         done_list: list[Searched] = []
         totals = [0, 0]
 
@@ -228,6 +233,8 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
                 progress(totals[0] + k, totals[1] + t, time.perf_counter() - start)
 
         while reps and (runner is None and (workers == 1 or time.perf_counter() - start < SERIAL_SECONDS)):
+            if _late(deadline):
+                break
             got = search_one(s, reps.pop(0), ask, report if progress is not None else None)
             done_list.append(got)
             totals[0] += got.states
@@ -243,11 +250,26 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
                 totals[0] += got.states
                 totals[1] += got.transitions
                 report(0, 0, 0.0)
+                if not got.complete or _late(deadline):
+                    break
     finally:
         if pool is not None:
             pool.terminate()
             _WHOLE.clear()
+    have = {g.address for g in done_list}
+    missing = [ai for ai in wanted if ai not in have]
+    if missing and all(g.complete for g in done_list if g.address < missing[0]):
+        done_list.append(_unfinished(missing[0], timeout))  # the time ran out before this search
     return _merged(s, done_list, classes, max_states, timeout, time.perf_counter() - start)
+
+
+def _late(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _unfinished(address: int, timeout: float | None) -> Searched:
+    why = f"time cap of {timeout:g} s reached" if timeout is not None else "not searched"
+    return Searched(address, 0, 0, 0, set(), False, why, [], [])
 
 
 PARALLEL_FINGERPRINTS = 64  # fewer addresses than this are fingerprinted in-process

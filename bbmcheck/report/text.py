@@ -108,7 +108,7 @@ def render(result: Result, *, traces: bool = True) -> str:
         sym = "symmetry on" if result.symmetry else "symmetry off"
         out.append(f"explored {s.states:,} states, {s.transitions:,} transitions, depth {s.max_depth}; {status}, "
                    f"{sym}")
-        if result.address_classes is not None:
+        if result.address_classes:  # None: searched together; empty: stopped before any search
             n = sum(len(c) for c in result.address_classes)
             out.append(f"searched address by address: {len(result.address_classes)} search"
                        f"{'es' if len(result.address_classes) != 1 else ''} for {n} representative address"
