@@ -121,6 +121,24 @@ def test_invariants_emptied(cert: Path, capsys: pytest.CaptureFixture[str]) -> N
     _refused(cert, capsys, "no invariant for representative 0x0 with 1 observer(s)")
 
 
+def test_an_invariant_claimed_for_unlike_addresses(cert: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One invariant stands only for addresses whose own systems are the same problem; recheck
+    recomputes the classes from the model and refuses a manifest that widens one."""
+    def widen(m: dict[str, Any]) -> None:
+        m["invariants"][0]["stands_for"] = [m["invariants"][0]["address"], "0x40000000"]
+    _edit(cert, widen)
+    _refused(cert, capsys, "invariants[0].stands_for is", "the addresses alike to 0x0 are [\"0x0\"]")
+
+
+def test_an_old_format_2_certificate_is_not_confirmed(cert: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def old(m: dict[str, Any]) -> None:
+        m["format"] = 2
+        for entry in m["invariants"]:
+            del entry["stands_for"]
+    _edit(cert, old)
+    _refused(cert, capsys, "certificate format 2 is not confirmed")
+
+
 def test_old_format_with_files_emptied(cert: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A format-1 certificate trusted its obligation files ("files": [] rechecked as "all 0
     obligations confirmed"); no format-1 certificate is confirmed now."""

@@ -172,7 +172,8 @@ def test_prove_unknown_obligation(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     verdicts = {f["property"]: f["verdict"] for f in data["findings"]}
     assert verdicts["invalid-window"] == "violated"
     assert verdicts["tlb-conflict"] == "unknown" and "proved" not in verdicts.values()
-    assert data["proof"]["unknown"]["tlb-conflict"].startswith("z3 answered unknown on obligation locality-vcpu0")
+    assert data["proof"]["unknown"]["tlb-conflict"].startswith("z3 answered unknown on obligation 0x")
+    assert "/2vcpu/locality-vcpu0 " in data["proof"]["unknown"]["tlb-conflict"]
     assert data["proof"]["obligations"] == [] and not (tmp_path / "cert").exists()
 
 

@@ -20,15 +20,14 @@ the full system, which checks the decomposition on every printed counterexample.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..system.build import System, build
-from ..system.commands import Command, Commands, Group, commands_of
+from ..system.build import System, for_address
+from ..system.fingerprint import fingerprint
 from ..system.state import Action, Event, Kind
 from .base import Occurrence
 from .explicit import Exploration, explore
@@ -60,7 +59,7 @@ class Part:
 
 def part(s: System, ai: int) -> Part:
     """Address ``ai`` of ``s`` as a system of its own (same level, choices and vCPUs)."""
-    sub = build(s.seq, s.config, vcpus=s.vcpus, only=s.addresses[ai], whole=s)
+    sub = for_address(s, ai)
     if [c.label() for c in sub.choices] != [c.label() for c in s.choices]:
         raise AssertionError("an address's system explores other implementation classes")
     return Part(ai, sub, [s.wloc_index[loc] for loc in sub.wlocs], [s.leaf_bit[e] for e in sub.leaf_entries],
@@ -70,40 +69,6 @@ def part(s: System, ai: int) -> Part:
 def parts(s: System) -> list[Part]:
     """The per-address systems of ``s``, in address order."""
     return [part(s, ai) for ai in range(len(s.addresses))]
-
-
-def fingerprint(s: System) -> bytes:
-    """A digest of the search-relevant content of ``s``: what the interpreter reads (the commands
-    without their cases, sentence keys and spec rows, which only describe) and the state's shape."""
-    c: Commands = commands_of(s)
-    h = hashlib.sha256()
-
-    def cmd(x: Command) -> None:
-        h.update(repr((x.action, x.when, x.local, x.effects, x.events, x.address)).encode())
-
-    def group(key: object, g: Group) -> None:
-        h.update(repr((key, g.action, g.local, len(g.cases))).encode())
-        for x in g.cases:
-            cmd(x)
-
-    h.update(repr((s.vcpus, len(s.choices), s.end, len(s.wlocs), s.store_pcs, len(s.leaf_entries),
-                   len(s.walk_entries))).encode())
-    for x in c.updater:
-        cmd(x)
-    for row in c.propagate:
-        h.update(b"p")
-        for x in row:
-            cmd(x)
-    for t in sorted(c.tlbi):
-        h.update(b"t%d" % t)
-        cmd(c.tlbi[t])
-    for k in sorted(c.walks):
-        group(k, c.walks[k])
-    for code in sorted(c.steps):
-        group(code, c.steps[code])
-    for x in (*c.evict_tlb, *c.evict_wc, *c.lookups):
-        cmd(x)
-    return h.digest()
 
 
 @dataclass

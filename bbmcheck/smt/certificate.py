@@ -56,7 +56,7 @@ from . import solver
 from .prove import CUTOFF, INVARIANT, Obligation, PropertyProof, Search, _consts, certificate_of, invariant_file
 
 MANIFEST = "manifest.json"
-FORMAT = 2
+FORMAT = 3
 
 
 def smtlib(ob: Obligation) -> str:
@@ -126,6 +126,7 @@ def write(result: Result, folder: str | Path, model_path: str, emit_obligations:
         name = invariant_file(cert.addresses[ai], n)
         texts[name] = text
         invariants.append({"file": name, "address": f"{cert.addresses[ai]:#x}", "observers": n,
+                           "stands_for": [f"{cert.addresses[b]:#x}" for b in cert.classes.get(ai, [ai])],
                            "sha256": _sha(text)})
     if emit_obligations:
         for ob in cert.obligations:
@@ -283,7 +284,7 @@ TOP: dict[str, str] = {
 }
 PROPERTY = {"property": _STR, "status": _STR, "claim": _STR, "proved_on": _STRS, "violated_on": _STRS,
             "proved_when": _STRS, "violated_when": _STRS, "note": _STR}
-INVARIANT_ENTRY = {"file": _STR, "address": "hex", "observers": _INT, "sha256": "sha"}
+INVARIANT_ENTRY = {"file": _STR, "address": "hex", "observers": _INT, "stands_for": "hexes", "sha256": "sha"}
 OBLIGATION = {"name": _STR, "logic": _STR, "expect": _STR, "meaning": _STR}
 
 
@@ -307,7 +308,8 @@ class Manifest:
         data = self.json.parse()
         old = data.get("format") if isinstance(data, dict) else None
         if isinstance(old, int) and not isinstance(old, bool) and old != FORMAT:
-            # a certificate of another format (format 1 trusted its obligation files): not confirmed
+            # a certificate of another format (format 1 trusted its obligation files; format 2 proved
+            # every address on the full system, with no classes of alike addresses): not confirmed
             raise Refused(self.file, f"certificate format {old} is not confirmed by this bbmcheck (it re-derives "
                           f"the obligations of format {FORMAT} certificates); run 'bbmcheck prove' again")
         self._object(data, (), TOP, "the manifest")
@@ -553,12 +555,15 @@ def _recheck(root: Path, repo_root: str | Path | None, on_check: Callable[[Check
     _same_list(m, "properties", derived, "property", "the re-derived status")
 
     # the invariants, the only claim: one per representative and observer count the proof needs
-    needed = [{"file": invariant_file(s.addresses[ai], n), "address": f"{s.addresses[ai]:#x}", "observers": n}
-              for ai, n in plan.keys()]
+    needed = [{"file": invariant_file(s.addresses[ai], n), "address": f"{s.addresses[ai]:#x}", "observers": n,
+               "stands_for": [f"{s.addresses[b]:#x}" for b in plan.classes[ai]]} for ai, n in plan.keys()]
     listed = m["invariants"]
     for i, (want, have) in enumerate(zip(needed, listed, strict=False)):
         got = {k: have[k] for k in want}
         if got != want:
+            if got["file"] == want["file"] and got.get("stands_for") != want["stands_for"]:
+                raise Refused(mf, f"invariants[{i}].stands_for is {_brief(have['stands_for'])}; the addresses "
+                              f"alike to {want['address']} are {_brief(want['stands_for'])}")
             raise Refused(mf, f"invariants[{i}] is {have['file']}; the proof needs {want['file']} there "
                           f"(representative {want['address']}, {want['observers']} observer(s))")
     if len(listed) < len(needed):
@@ -576,13 +581,13 @@ def _recheck(root: Path, repo_root: str | Path | None, on_check: Callable[[Check
                           f"{pv.MAX_INVARIANT} bytes); the manifest lists it as an invariant")
         if _sha(data) != entry["sha256"]:
             raise Refused(path, "changed since it was written: its sha256 differs from the manifest's")
-        env = Encoder(plan.systems[n], bitvectors=False, only=ai).layout.fresh("")
+        env = Encoder(plan.system_for(ai, n), bitvectors=False).layout.fresh("")
         try:
             invariants[(ai, n)] = pv.read_invariant(data.decode("utf-8"), env)
         except (ValueError, UnicodeDecodeError) as e:
             raise Refused(path, f"not an invariant of this address's state: {e}") from None
 
-    obligations = pv.obligations(plan.systems, invariants, plan.groups)
+    obligations = pv.obligations(plan, invariants)
     _same_list(m, "obligations", [_obligation_record(ob) for ob in obligations], "name",
                "the obligations a proof of every PROVED property needs")
 

@@ -9,8 +9,12 @@ The argument, each step an SMT obligation written into the certificate:
    in which observers walk and look up only address a has exactly the events about a of the full
    system: a walk of another address a' fills an entry covering a only through the same tables and
    entries a walk of a reads at that moment (tables map one IPA range), so a walk of a does the same;
-   entries not covering a take no part in events about a. One invariant per representative
-   address (tests/test_prove.py checks the per-address BMC union against the full system).
+   entries not covering a take no part in events about a. The proof system of a is its own
+   system (``build(only=a)``: the updater tracks only the stores and TLBIs that concern a, as
+   ``verify`` searches it; ARCHITECTURE.md, "Per-address decomposition"). One invariant per class
+   of alike addresses: those whose own systems have equal commands (``system/fingerprint.py``)
+   have one proof problem, variable for variable (tests/test_prove.py checks the per-address BMC
+   union against the full system).
 3. *Initiation, consecution*: J_a = Inv_a ∧ ranges holds initially and is preserved by every
    template of the 2-vCPU system of address a (QF_LIA). Spacer finds Inv_a; the obligations do not
    trust Spacer.
@@ -50,7 +54,8 @@ from ..arch.rules import PROPERTIES, PROPERTY_INFO
 from ..engines.base import Exploration
 from ..results import Finding, Proof, Result, Stats, Verdict, without_claims
 from ..sequences.schema import Sequence
-from ..system.build import System, build
+from ..system.build import System, build, for_address
+from ..system.fingerprint import fingerprint
 from ..system.state import Kind
 from . import solver
 from .cover import cover, region, uncovered
@@ -109,14 +114,25 @@ class Plan:
     properties: list[PropertyProof]
     groups: dict[int, dict[str, list[int]]]  # observers -> property -> classes to prove
     report: Result
+    # representative index -> the indices of the alike addresses its proof stands for (itself first)
+    classes: dict[int, list[int]] = field(default_factory=dict)
+    _own: dict[Key, System] = field(default_factory=dict)
 
     @property
     def system(self) -> System:
         return self.systems[CUTOFF]
 
     def keys(self) -> list[Key]:
-        """The (address index, observers) problems a proof needs, in certificate order."""
-        return [(ai, n) for ai in range(len(self.system.addresses)) for n in (1, CUTOFF) if self.groups[n]]
+        """The (address index, observers) problems a proof needs, in certificate order: one per
+        class of alike addresses (its lowest)."""
+        return [(ai, n) for ai in sorted(self.classes) for n in (1, CUTOFF) if self.groups[n]]
+
+    def system_for(self, ai: int, observers: int) -> System:
+        """The proof system of address ``ai`` with ``observers`` vCPUs: the address's own system."""
+        key = (ai, observers)
+        if key not in self._own:
+            self._own[key] = for_address(self.systems[observers], ai)
+        return self._own[key]
 
 
 @dataclass
@@ -131,6 +147,7 @@ class Certificate:
     texts: dict[Key, str] = field(default_factory=dict)
     obligations: list[Obligation] = field(default_factory=list)
     per_address: dict[int, float] = field(default_factory=dict)  # Spacer seconds per address
+    classes: dict[int, list[int]] = field(default_factory=dict)  # representative -> alike addresses
 
 
 def certificate_of(result: Result) -> Certificate:
@@ -191,8 +208,8 @@ def _address_job(job: Job) -> tuple[Key, str, str, float]:
     """One Spacer problem: a representative address, 1 or 2 observers (a worker process: z3 terms
     do not pickle, so the system is rebuilt from the sequence)."""
     seq, level, (ai, vcpus), targets, timeout = job
-    s = build(seq, Config(level=FeatBBM(level)), vcpus=vcpus)
-    enc = Encoder(s, bitvectors=False, only=ai)
+    s = for_address(build(seq, Config(level=FeatBBM(level)), vcpus=vcpus), ai)
+    enc = Encoder(s, bitvectors=False)
     lay = enc.layout
     pre, post = lay.fresh(""), lay.fresh("_next")
     bad = z3.simplify(_any([z3.And(bad_state(enc, pre, p), _class_in(enc.s, pre, cis)) for p, cis in targets.items()]))
@@ -242,7 +259,18 @@ def plan(seq: Sequence, level: FeatBBM | None, search: Search) -> Plan:
         props.append(PropertyProof(prop, "VIOLATED" if bad else "UNKNOWN", tuple(good),
                                    violated_on=_labels(violated),
                                    violated_when=dnf(violated, s.universe) if bad else (), claim=finding.claim))
-    return Plan(covered, systems, tuple(added), props, groups, report)
+    return Plan(covered, systems, tuple(added), props, groups, report, alike_classes(systems))
+
+
+def alike_classes(systems: dict[int, System]) -> dict[int, list[int]]:
+    """The representatives whose own systems, at 1 and at CUTOFF observers, have equal commands
+    (``system/fingerprint.py``): their proof problems are one problem, variable for variable."""
+    first: dict[tuple[bytes, bytes], int] = {}
+    out: dict[int, list[int]] = {}
+    for ai in range(len(systems[CUTOFF].addresses)):
+        key = (fingerprint(for_address(systems[1], ai)), fingerprint(for_address(systems[CUTOFF], ai)))
+        out.setdefault(first.setdefault(key, ai), []).append(ai)
+    return out
 
 
 def _labels(members: list[Choices]) -> tuple[str, ...]:
@@ -278,10 +306,10 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
         p = plan(seq, level, search)
     except solver.Unknown as e:
         return _undecided(seq, level, f"the cover query is undecided: {e}", time.perf_counter() - start)
-    s, systems, groups = p.system, p.systems, p.groups
+    s, groups = p.system, p.groups
     spacer_start = time.perf_counter()
-    work: list[Job] = [(p.covered, s.level.value, (ai, n), groups[n], timeout)
-                       for n in (CUTOFF, 1) for ai in range(len(s.addresses)) if groups[n]]  # 2-observer ones first
+    work: list[Job] = [(p.covered, s.level.value, (ai, n), groups[n], timeout)  # 2-observer ones first
+                       for n in (CUTOFF, 1) for ai in sorted(p.classes) if groups[n]]
     answers = _run(work, jobs)
     spacer_seconds = time.perf_counter() - spacer_start
     invariants: dict[Key, z3.BoolRef] = {}
@@ -291,7 +319,7 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
         if verdict == "proved":
             # the invariant as the certificate states it, read back as recheck reads it: the
             # obligations below are then exactly the ones recheck derives
-            env = Encoder(systems[key[1]], bitvectors=False, only=key[0]).layout.fresh("")
+            env = Encoder(p.system_for(*key), bitvectors=False).layout.fresh("")
             body = z3.parse_smt2_string(f"(assert {text})", decls=dict(env))[0]
             texts[key] = render_invariant(f"{s.addresses[key[0]]:#x}, {key[1]} observer(s)", body)
             invariants[key] = read_invariant(texts[key], env)
@@ -306,7 +334,7 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
                if verdict == "refuted" else f"Spacer gave up at {s.addresses[ai]:#x}: {text}")
         properties = settle(p, False, why)
     elif p.keys():
-        obs = obligations(systems, invariants, groups)
+        obs = obligations(p, invariants)
         why, asked = _confirm(obs)
         queries += asked
         if why:
@@ -318,7 +346,7 @@ def prove(seq: Sequence, level: FeatBBM | None = None, timeout: float = 120.0, j
     for (ai, _n), _v, _t, secs in answers:
         per_address[s.addresses[ai]] = per_address.get(s.addresses[ai], 0.0) + secs
     cert = Certificate(tuple(s.addresses), properties, invariants if obs else {}, texts if obs else {}, obs,
-                       per_address)
+                       per_address, p.classes)
     return _result(p, cert, time.perf_counter() - start, spacer_seconds, queries)
 
 
@@ -329,18 +357,21 @@ def _confirm(obs: list[Obligation]) -> tuple[str, int]:
     says nothing about N. Any other obligation z3 refutes is a bug (the certificate would be
     wrong); one it does not decide leaves the proof UNKNOWN, without a certificate."""
     answers: dict[str, solver.Answer] = {}
-    ordered = [ob for ob in obs if ob.name.startswith("locality")] + \
-        [ob for ob in obs if not ob.name.startswith("locality")]
+    ordered = [ob for ob in obs if _is_locality(ob)] + [ob for ob in obs if not _is_locality(ob)]
     for ob in ordered:
         answer = answers[ob.name] = solver.unsat(ob.formula)
         if answer.unknown:
             return f"z3 answered unknown on obligation {ob.name} ({answer.reason or 'no reason given'})", len(answers)
-        if answer.sat and ob.name.startswith("locality"):
+        if answer.sat and _is_locality(ob):
             return (f"{ob.name} fails: observers interfere, so a proof for a fixed number of vCPUs says nothing "
                     "about N; use 'bbmcheck verify' for a bounded result"), len(answers)
         if answer.sat:
             raise RuntimeError(f"obligation {ob.name} does not hold: the certificate would be wrong")
     return "", len(answers)
+
+
+def _is_locality(ob: Obligation) -> bool:
+    return ob.name.rsplit("/", 1)[-1].startswith("locality")
 
 
 def scope(result_region: tuple[int, int]) -> str:
@@ -558,20 +589,22 @@ def _run(work: list[Job], jobs: int | None) -> list[tuple[Key, str, str, float]]
         return sorted(pool.map(_address_job, work, chunksize=1))
 
 
-def obligations(systems: dict[int, System], invariants: dict[Key, z3.BoolRef],
-                groups: dict[int, dict[str, list[int]]]) -> list[Obligation]:
-    """Every obligation a proof of the groups' properties needs, for every representative and
-    observer count (whatever ``invariants`` holds: each needed one must be there), then locality
-    and cover."""
+def obligations(p: Plan, invariants: dict[Key, z3.BoolRef]) -> list[Obligation]:
+    """Every obligation a proof of the plan's properties needs, for every class of alike addresses
+    and observer count (whatever ``invariants`` holds: each needed one must be there), on the
+    class's own system, then locality and cover."""
     out: list[Obligation] = []
-    keys = [(ai, n) for ai in range(len(systems[CUTOFF].addresses)) for n in (1, CUTOFF) if groups[n]]
-    for ai, n in keys:
+    systems, groups = p.systems, p.groups
+    for ai, n in p.keys():
         invariant = invariants[(ai, n)]
-        s = systems[n]
-        enc = Encoder(s, bitvectors=False, only=ai)
+        s = p.system_for(ai, n)
+        enc = Encoder(s, bitvectors=False)
         lay = enc.layout
-        where = f"{s.addresses[ai]:#x}/{n}vcpu"
-        said = f"address {s.addresses[ai]:#x}, {n} observer{'s' if n > 1 else ''}"
+        a = systems[n].addresses[ai]
+        alike = len(p.classes[ai]) - 1
+        where = f"{a:#x}/{n}vcpu"
+        said = (f"address {a:#x}" + (f" (and {alike} alike)" if alike else "")
+                + f", {n} observer{'s' if n > 1 else ''}")
         pre, post = lay.fresh(""), lay.fresh("_next")
         sub = [(pre[x], post[x]) for x in lay.names]
         j_pre = z3.And(invariant, lay.ranges(pre))
@@ -590,14 +623,17 @@ def obligations(systems: dict[int, System], invariants: dict[Key, z3.BoolRef],
             out.append(Obligation(f"{where}/safety-{prop}", "QF_LIA",
                                   f"{said}: no state satisfying J raises {prop} (implementations: {classes})",
                                   z3.And(j_pre, bad)))
-    s = systems[CUTOFF]
-    enc = Encoder(s, bitvectors=False)
+    # locality, on each class's own system with CUTOFF observers (the system its proofs are of:
+    # any N vCPUs of it, restricted to k, are a run of its k-vCPU system)
     single = sorted({p for p in groups[1]})
-    for v in range(s.vcpus):
-        out.append(Obligation(f"locality-vcpu{v}", "QF_LIA",
-                              f"guards and effects on the shared state and vCPU {v} depend only on those; "
-                              f"other observers change neither; vCPU {v}'s events of {', '.join(single) or '-'} "
-                              "depend only on those", _locality(enc, v, single)))
+    s = systems[CUTOFF]
+    for ai in sorted(p.classes):
+        enc = Encoder(p.system_for(ai, CUTOFF), bitvectors=False)
+        for v in range(s.vcpus):
+            out.append(Obligation(f"{s.addresses[ai]:#x}/{CUTOFF}vcpu/locality-vcpu{v}", "QF_LIA",
+                                  f"address {s.addresses[ai]:#x}: guards and effects on the shared state and vCPU "
+                                  f"{v} depend only on those; other observers change neither; vCPU {v}'s events of "
+                                  f"{', '.join(single) or '-'} depend only on those", _locality(enc, v, single)))
     _a, query = uncovered(s, tuple(s.addresses))
     out.append(Obligation("cover", "QF_BV", "every address the root table maps is like a representative", query))
     return out

@@ -322,6 +322,12 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     return system
 
 
+def for_address(s: System, ai: int, vcpus: int | None = None) -> System:
+    """Address ``ai`` of ``s`` as a system of its own (``build(only=...)``), with ``s``'s level and
+    choices and ``vcpus`` (default ``s``'s) observers."""
+    return build(s.seq, s.config, vcpus=vcpus or s.vcpus, only=s.addresses[ai], whole=s)
+
+
 def _store_counts(program: tuple[Instr, ...], store_of: dict[int, tuple[Loc, int]], windex: dict[Loc, int]
                   ) -> tuple[list[tuple[int, ...]], dict[int, tuple[int, ...]], list[list[int]]]:
     """Per pc the stores executed to each tracked entry (``windex``), per store the counts before it,

@@ -1,8 +1,11 @@
 ; Inv for address 0x40400000, 1 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
 (define-fun inv ((app0_2 Bool) (pc Int) (vis0 Int) (walk0 Int) (wc0_0 Bool)) Bool
-  (and (or (not app0_2) (not (<= vis0 0)))
-     (or wc0_0 (not (= walk0 14)))
+  (and (or (not (<= vis0 0)) (not (>= pc 2)))
+     (not (= walk0 1))
+     (or wc0_0 (not (= walk0 2)))
+     (or (not app0_2) (not (>= pc 4)))
+     (or (not (<= vis0 1)) (not (>= pc 7)))
      (or (not wc0_0) (not (>= pc 4)))
+     (or (not app0_2) (not (<= vis0 0)))
      (or (not wc0_0) (not (>= vis0 2)))
-     (or (not app0_2) (not wc0_0) (not (>= vis0 1)))
-     (or (not (<= vis0 0)) (not (>= pc 2)))))
+     (or (not app0_2) (not wc0_0) (not (>= vis0 1)))))

@@ -1,10 +1,9 @@
 ; Inv for address 0x40000000, 1 observer(s), found by Spacer; the certified invariant is J = Inv and the ranges
-(define-fun inv ((app0_2 Bool) (pc Int) (vis0 Int) (walk0 Int) (wc0_0 Bool)) Bool
-  (and (or (not app0_2) (not (<= vis0 0)))
-     (or (not wc0_0) (not (>= pc 4)))
+(define-fun inv ((app0_2 Bool) (pc Int) (tlb0_0 Bool) (tlb0_1 Bool) (vis0 Int) (walk0 Int) (wc0_0 Bool)) Bool
+  (and (or (not (<= vis0 0)) (not (>= pc 2)))
      (or (not app0_2) (not (>= pc 4)))
+     (or wc0_0 (not (= walk0 2)))
+     (or tlb0_0 tlb0_1 (not (<= walk0 0)) (not wc0_0))
      (or (not app0_2) (not wc0_0))
-     (or wc0_0 (not (= walk0 5)))
-     (or (not (>= pc 2)) (not (<= vis0 0)))
-     (not (>= walk0 9))
-     (not (= walk0 4))))
+     (or (not app0_2) (not (<= vis0 0)))
+     (or (not wc0_0) (not (>= pc 4)))))
