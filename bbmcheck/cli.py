@@ -80,7 +80,8 @@ def verify(
     jobs: Annotated[int | None, typer.Option(help="Worker processes for the per-address searches "
                                              "(default: one per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Run the per-address searches on a Dask cluster: a "
-                                                  "scheduler address, or 'local' (needs bbmcheck[cluster]).")] = None,
+                                                  "scheduler address, or 'local' (needs the extra: "
+                                                  "pip install 'bbmcheck\\[cluster]').")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
     timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
     max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
