@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -143,8 +143,8 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None) -
 _WHOLE: list[System] = []  # the system a forked worker inherits (set just before the pool starts)
 
 
-def _fingerprint_of(ai: int) -> bytes:
-    return fingerprint(part(_WHOLE[0], ai).system)
+def _fingerprints_of(indices: list[int]) -> list[bytes]:
+    return [fingerprint(part(_WHOLE[0], ai).system) for ai in indices]
 
 
 def _search_in_worker(job: tuple[int, Ask]) -> Searched:
@@ -175,19 +175,26 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     n = len(s.addresses)
     pool = None
     try:
+        if _late(deadline):
+            return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
         if workers > 1 and n >= PARALLEL_FINGERPRINTS and runner is None:
             pool = _pool(s, workers)
             # small chunks for long programs: the deadline is checked between them
             chunk = max(1, min(8, n // (8 * workers), 1000 // max(1, s.end)))
-            digests = pool.imap(_fingerprint_of, range(n), chunksize=chunk)
+            chunks = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
+            digests = (d for got in _until(pool.imap(_fingerprints_of, chunks), deadline) for d in got)
         else:
             digests = (fingerprint(part(s, ai).system) for ai in range(n))
         first: dict[bytes, int] = {}
         classes: dict[int, list[int]] = {}
+        seen = 0
         for ai, fp in enumerate(digests):
             classes.setdefault(first.setdefault(fp, ai), []).append(ai)
-            if _late(deadline):  # nothing searched yet: every property is UNKNOWN
-                return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
+            seen += 1
+            if _late(deadline):
+                break
+        if seen < n or _late(deadline):  # nothing searched yet: every property is UNKNOWN
+            return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
         reps = sorted(classes)
         wanted = list(reps)
         done_list: list[Searched] = []
@@ -210,7 +217,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
             done_list += runner(s, reps, ask)
         elif reps:
             pool = pool or _pool(s, workers)
-            for got in pool.imap(_search_in_worker, [(ai, ask) for ai in reps]):
+            for got in _until(pool.imap(_search_in_worker, [(ai, ask) for ai in reps]), deadline):
                 done_list.append(got)
                 totals[0] += got.states
                 totals[1] += got.transitions
@@ -226,6 +233,20 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     if missing and all(g.complete for g in done_list if g.address < missing[0]):
         done_list.append(_unfinished(missing[0], timeout))  # the time ran out before this search
     return _merged(s, done_list, classes, max_states, timeout, time.perf_counter() - start)
+
+
+def _until(results: Any, deadline: float | None) -> Iterator[Any]:
+    """A pool's ``imap`` results, in order, until the deadline: waiting for the next one stops
+    when it passes (the pool is then terminated by the caller)."""
+    import multiprocessing
+
+    while True:
+        try:
+            yield results.next(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            return
 
 
 def _late(deadline: float | None) -> bool:
