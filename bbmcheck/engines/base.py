@@ -31,6 +31,21 @@ class Occurrence:
     persisting: tuple[int, Key, Action, Event] | None = None  # shortest occurrence at pc == end
 
 
+@dataclass
+class Explored:
+    """What the explicit engine's explorations (one search, or the per-address ones merged) share:
+    the :class:`Exploration` fields besides the system and the traces."""
+
+    occurrences: dict[tuple[str, int], Occurrence]
+    complete: bool
+    stop_reason: str
+    states: int
+    transitions: int
+    seconds: float
+    max_depth: int
+    done_reached: set[int]  # choice classes in which the updater finished
+
+
 class Exploration(Protocol):
     """What an engine hands to the assembly. ``trace_to(key)`` gives the actions from the initial
     state of the occurrence's class to ``key``; ``assemble`` replays them before printing."""
@@ -61,4 +76,4 @@ class Exploration(Protocol):
     def trace_to(self, key: Key) -> list[Action]: ...
 
 
-__all__ = ["Exploration", "Key", "Occurrence", "State"]
+__all__ = ["Exploration", "Key", "Occurrence", "Explored", "State"]

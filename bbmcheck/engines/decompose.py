@@ -29,7 +29,7 @@ from typing import Any
 from ..system.build import System, for_address
 from ..system.fingerprint import fingerprint
 from ..system.state import Action, Event, Kind
-from .base import Occurrence
+from .base import Explored, Occurrence
 from .explicit import Exploration, explore
 
 
@@ -72,19 +72,11 @@ def parts(s: System) -> list[Part]:
 
 
 @dataclass
-class Decomposed:
+class Decomposed(Explored):
     """The per-address explorations as one exploration of the full system (``engines/base``). An
     occurrence's key is the index of its trace in ``traces`` (the full system's actions)."""
 
-    full: System
-    occurrences: dict[tuple[str, int], Occurrence]
-    complete: bool
-    stop_reason: str
-    states: int
-    transitions: int
-    seconds: float
-    max_depth: int
-    done_reached: set[int]
+    full: System = field(kw_only=True)
     classes: dict[int, list[int]] = field(default_factory=dict)  # searched address -> the alike addresses
     traces: list[list[Action]] = field(default_factory=list)
     engine: str = "explicit"
@@ -296,7 +288,8 @@ def _merged(s: System, searched: list[Searched], classes: dict[int, list[int]], 
                       else f"time cap of {timeout:g} s reached" if got.stop_reason.startswith("time cap")
                       and timeout is not None else got.stop_reason)
             break
-    return Decomposed(s, occ, complete, reason, states, transitions, seconds, max_depth, done, classes, traces)
+    return Decomposed(occ, complete, reason, states, transitions, seconds, max_depth, done, full=s, classes=classes,
+                      traces=traces)
 
 
 def _translated(p: Part, ex: Exploration, o: Occurrence, traces: list[list[Action]]) -> Occurrence:

@@ -20,13 +20,13 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..system.build import System
 from ..system.state import Action, Event
 from ..system.step import Machine, machine
-from .base import Occurrence
+from .base import Explored, Occurrence
 
 
 class Model(Protocol):
@@ -44,17 +44,9 @@ class Model(Protocol):
 
 
 @dataclass
-class Exploration:
-    model: Model
-    visited: dict[Any, tuple[Any, int, int]]
-    occurrences: dict[tuple[str, int], Occurrence]
-    complete: bool
-    stop_reason: str
-    states: int
-    transitions: int
-    seconds: float
-    max_depth: int
-    done_reached: set[int]  # choice classes in which the updater finished
+class Exploration(Explored):
+    model: Model = field(kw_only=True)
+    visited: dict[Any, tuple[Any, int, int]] = field(kw_only=True)
     edges: list[tuple[Any, Any, Any]] | None = None  # every transition, when recorded
     evictions: bool = False
     engine: str = "explicit"
