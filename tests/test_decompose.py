@@ -17,7 +17,7 @@ from golden_runs import check, run_id, runs
 
 from bbmcheck.arch.config import Config
 from bbmcheck.engines.decompose import explore_decomposed, parts
-from bbmcheck.sequences.edit import sequence
+from bbmcheck.sequences.edit import edit, sequence
 from bbmcheck.sequences.load import load_model
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import build
@@ -173,3 +173,17 @@ def test_the_time_cap_holds_for_all_the_searches_together():
     assert time.monotonic() - start < 8
     assert not result.complete and result.stop_reason.startswith("time cap of 1 s reached")
     assert result.finding("tlb-conflict").verdict.word == "unknown"
+
+
+@pytest.mark.parametrize("case", ["no-store", "listed-addresses", "one-address"])
+def test_degenerate_inputs_equal_the_monolithic_search(case):
+    """A program that stores nothing, a model whose [observers] addresses are listed (one region
+    left out), and a model of a single representative address."""
+    if case == "no-store":
+        seq = _pages(3, ["dsb ish", "tlbi vmalls12e1is", "dsb ish"])
+    elif case == "listed-addresses":
+        seq = edit(_pages(4, NO_FLUSH), addresses=[0x40000000, 0x40001000])
+    else:
+        seq = load_model("free-before-tlbi")
+    assert not difference(verify(seq), verify(seq, Options(decompose=False)))
+    assert verify(seq).notes == verify(seq, Options(decompose=False)).notes

@@ -120,9 +120,11 @@ class Searched:
     traces: list[list[Action]]
 
 
-def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None) -> Searched:
-    """The search of address ``ai``'s system; traces rebuilt, visited set dropped."""
-    p = part(s, ai)
+def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, built: Part | None = None
+               ) -> Searched:
+    """The search of address ``ai``'s system (``built``, if the caller has it); traces rebuilt,
+    visited set dropped."""
+    p = built or part(s, ai)
     left = None if ask.deadline is None else max(0.0, ask.deadline - time.monotonic())
     ex = explore(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
                  progress=progress, depth_bound=ask.depth_bound)
@@ -133,6 +135,18 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None) -
 
 
 _WHOLE: list[System] = []  # the system a forked worker inherits (set just before the pool starts)
+
+
+def _fingerprint_keeping(p: Part, built: dict[bytes, Part]) -> bytes:
+    """``p``'s fingerprint; ``p`` is kept in ``built`` if it is the first of its class (the one
+    searched), so that its system is not built twice."""
+    fp = fingerprint(p.system)
+    if len(built) < KEPT_PARTS:
+        built.setdefault(fp, p)
+    return fp
+
+
+KEPT_PARTS = 64  # at most this many built systems wait for their search (memory: one system each)
 
 
 def _fingerprints_of(indices: list[int]) -> list[bytes]:
@@ -166,6 +180,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
         workers = 1  # a pool's worker (a caller's own pool, or ours) may not start processes
     n = len(s.addresses)
     pool = None
+    built: dict[bytes, Part] = {}  # the first part of each class, when fingerprinted in-process
     try:
         if _late(deadline):
             return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
@@ -176,7 +191,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
             chunks = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
             digests = (d for got in _until(pool.imap(_fingerprints_of, chunks), deadline) for d in got)
         else:
-            digests = (fingerprint(part(s, ai).system) for ai in range(n))
+            digests = (_fingerprint_keeping(part(s, ai), built) for ai in range(n))
         first: dict[bytes, int] = {}
         classes: dict[int, list[int]] = {}
         seen = 0
@@ -188,6 +203,8 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
         if seen < n or _late(deadline):  # nothing searched yet: every property is UNKNOWN
             return _merged(s, [_unfinished(0, timeout)], {}, max_states, timeout, time.perf_counter() - start)
         reps = sorted(classes)
+        by_address = {p.address: p for p in built.values()}
+        built.clear()
         wanted = list(reps)
         done_list: list[Searched] = []
         totals = [0, 0]
@@ -199,7 +216,8 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
         while reps and (runner is None and (workers == 1 or time.perf_counter() - start < SERIAL_SECONDS)):
             if _late(deadline):
                 break
-            got = search_one(s, reps.pop(0), ask, report if progress is not None else None)
+            ai = reps.pop(0)
+            got = search_one(s, ai, ask, report if progress is not None else None, by_address.pop(ai, None))
             done_list.append(got)
             totals[0] += got.states
             totals[1] += got.transitions
