@@ -144,6 +144,9 @@ def verify(
         raise _opt_error("--jobs", f"--jobs must be at least 1, got {jobs}")
     if scheduler is not None and not scheduler.strip():
         raise _opt_error("--scheduler", "--scheduler needs an address (tcp://host:8786) or 'local'")
+    for given, name in ((jobs, "--jobs"), (scheduler, "--scheduler")):
+        if given is not None and not decompose:
+            raise _opt_error(name, f"{name} runs the per-address searches, which --no-decompose turns off")
     if trace_out is not None:
         from .paths import folder_problem
 

@@ -158,6 +158,9 @@ def test_jobs_and_scheduler_are_checked_on_the_command_line(capsys):
     assert "<command-line>:1:15: error: --jobs must be at least 1, got 0" in capsys.readouterr().err
     assert main(["verify", "ttrem1", "--scheduler", " "]) == 2
     assert "--scheduler needs an address" in capsys.readouterr().err
+    assert main(["verify", "ttrem1", "--no-decompose", "--jobs", "2"]) == 2
+    assert ("<command-line>:1:30: error: --jobs runs the per-address searches, which --no-decompose turns off"
+            in capsys.readouterr().err)
 
 
 def test_the_time_cap_holds_for_all_the_searches_together():
