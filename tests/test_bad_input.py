@@ -386,6 +386,7 @@ def _big_model(tmp_path) -> str:
     return str(path)
 
 
+@pytest.mark.xdist_group("timing")  # not beside the tests that start worker processes (tests/conftest.py)
 @pytest.mark.parametrize("engine", ["explicit", "bmc"])
 def test_timeout_bounds_the_whole_command(tmp_path, run, engine):
     import time
@@ -397,6 +398,7 @@ def test_timeout_bounds_the_whole_command(tmp_path, run, engine):
     assert code == 3 and "time cap of 0.5 s reached" in out, out + err
 
 
+@pytest.mark.xdist_group("timing")
 def test_timeout_bounds_the_library_call_too(tmp_path):
     import time
 

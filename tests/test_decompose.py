@@ -128,6 +128,7 @@ def _pages512() -> Sequence:
                         "dsb ishst", "free T3"])
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_the_result_is_byte_identical_whatever_the_worker_count(monkeypatch):
     """512 pages (fingerprinted on the workers) and every search sent to them: the JSON and the
     text report are the same bytes for 1, 2 and 3 workers."""
@@ -143,6 +144,7 @@ def test_the_result_is_byte_identical_whatever_the_worker_count(monkeypatch):
     assert len({report(r) for r in runs}) == 1
 
 
+@pytest.mark.xdist_group("timing")
 def test_a_local_dask_cluster_gives_the_same_bytes():
     pytest.importorskip("dask.distributed")
     from bbmcheck.report.json import render
@@ -163,6 +165,7 @@ def test_jobs_and_scheduler_are_checked_on_the_command_line(capsys):
             in capsys.readouterr().err)
 
 
+@pytest.mark.xdist_group("timing")
 def test_the_time_cap_holds_for_all_the_searches_together():
     """64 pages flushed one TLBI each: every page's search is large (64 TLBIs pending at once). The
     cap of one second stops the whole decomposed run, which says so and answers UNKNOWN."""
