@@ -166,10 +166,10 @@ def _timed_out(seq: Sequence, options: Options, reason: str, seconds: float) -> 
 
 def _verify(seq: Sequence, options: Options, progress: Progress | None) -> Result:
     config = Config(level=options.level or seq.level, rmrrpw=options.rmrrpw, space=options.space)
-    with interruptible():
+    with interruptible():  # the cutoff's analysis reads every command: as long as the build on large models
         system = build(seq, config, vcpus=options.vcpus)
-    asked = system.vcpus
-    system = searched_system(system, cutoff=options.cutoff)
+        asked = system.vcpus
+        system = searched_system(system, cutoff=options.cutoff)
     if options.engine == "bmc":
         from .smt.bmc import bmc  # z3 is imported only when the SMT engine is asked for
 
