@@ -21,6 +21,8 @@ from __future__ import annotations
 import multiprocessing
 from functools import cache
 
+import pytest
+
 from bbmcheck.arch.config import Config
 from bbmcheck.arch.descriptors import ENTRIES_PER_TABLE, size_at
 from bbmcheck.results import Result
@@ -101,6 +103,7 @@ def test_a_table_with_every_entry_valid_has_no_invalid_region():
     assert all("invalid in every version" not in r.why for r in under_t3)
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_bundled_models_agree_with_the_dense_search():
     items = [(name, load_model(name)) for name in sorted(bundled_models())]
     problems = _all(items)
@@ -112,6 +115,7 @@ def _generated() -> list[tuple[str, Sequence]]:
     return drawn_sequences(GENERATED, max_len=GENERATED_MAX_LEN)
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_generated_sequences_agree_with_the_dense_search():
     items = _generated()
     assert len(items) >= GENERATED, len(items)

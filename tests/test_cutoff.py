@@ -54,6 +54,7 @@ def _all(items: list[tuple[str, Sequence, int]]) -> list[str | None]:
         return pool.map(compare, items)
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_bundled_models_by_cutoff_equal_the_full_search() -> None:
     items = [(name, load_model(name), n) for name in SMALL for n in (3, 4)]
     items += [(name, load_model(name), 3) for name in MEDIUM]
@@ -66,6 +67,7 @@ def _generated() -> list[tuple[str, Sequence]]:
     return drawn_sequences(GENERATED, max_len=4, scenarios=[*SMALL, *MEDIUM])
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_generated_sequences_by_cutoff_equal_the_full_search() -> None:
     items = [(label, seq, 3) for label, seq in _generated()]
     got = _all(items)

@@ -53,6 +53,7 @@ def _compare(item: tuple[str, Sequence]) -> str | None:
     return f"{label}: {diff}" if diff else None
 
 
+@pytest.mark.xdist_group("timing")  # starts worker processes: kept apart from the timed tests
 def test_generated_sequences_equal_the_monolithic_search():
     items = drawn_sequences(GENERATED, max_len=3)
     assert len(items) >= GENERATED
