@@ -147,11 +147,16 @@ def test_the_result_is_byte_identical_whatever_the_worker_count(monkeypatch):
 
 @pytest.mark.xdist_group("timing")
 def test_a_local_dask_cluster_gives_the_same_bytes():
-    pytest.importorskip("dask.distributed")
-    from bbmcheck.report.json import render
+    """In child processes, so that the cluster's threads and handlers stay out of the test worker."""
+    import subprocess
+    import sys
 
-    seq = load_model("ttrem1")
-    assert render(verify(seq, Options(scheduler="local"))) == render(verify(seq, Options(jobs=1)))
+    pytest.importorskip("dask.distributed")
+    cmd = [sys.executable, "-c", "from bbmcheck.cli import main; main()", "verify", "ttrem1", "--json"]
+    local = subprocess.run([*cmd, "--scheduler", "local"], capture_output=True, text=True, timeout=120)
+    alone = subprocess.run([*cmd, "--jobs", "1"], capture_output=True, text=True, timeout=120)
+    assert local.returncode == alone.returncode == 1, local.stderr
+    assert local.stdout == alone.stdout and local.stdout
 
 
 def test_jobs_and_scheduler_are_checked_on_the_command_line(capsys):
