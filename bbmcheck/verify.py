@@ -61,7 +61,10 @@ class TimeUp(Exception):
 # explicit search stops by itself at it; loading, building and BMC run inside ``interruptible``,
 # where a SIGALRM at the deadline raises TimeUp (and a timer thread cancels a running z3 query,
 # which no signal reaches). Outside those regions (the search, assembling, rendering) the alarm
-# only records that the time is up.
+# only records that the time is up. Past the deadline the alarm and the z3 interrupt repeat every
+# ``_AGAIN`` seconds: a TimeUp raised while a gc or weakref callback runs is swallowed by Python
+# ("Exception ignored in ..."), and a z3 query started after the first interrupt would run to its end.
+_AGAIN = 0.05
 _deadlines: list[float] = []
 _loud = [0]
 _expired = [False]
@@ -94,6 +97,17 @@ def _interrupt_z3() -> None:
             pass
 
 
+def _interrupt_z3_from(deadline: float, stop: threading.Event) -> None:
+    """At ``deadline`` interrupt z3's running query; until ``stop``, again every ``_AGAIN`` seconds
+    while an ``interruptible`` region runs."""
+    if stop.wait(max(0.0, deadline - time.monotonic())):
+        return
+    _interrupt_z3()
+    while not stop.wait(_AGAIN):
+        if _loud[0]:
+            _interrupt_z3()
+
+
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Bound everything inside to ``seconds`` of wall time (None: no bound)."""
@@ -109,21 +123,21 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _expired[0] = False
     _deadlines.append(deadline)
     _limits.append(seconds)
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _interrupt_z3)
-    timer.daemon = True
+    stop = threading.Event()
+    timer = threading.Thread(target=_interrupt_z3_from, args=(deadline, stop), daemon=True)
     timer.start()
     if main:
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()), _AGAIN)
     try:
         yield
     finally:
-        timer.cancel()
+        stop.set()
         _deadlines.pop()
         _limits.pop()
         if main:
             if _deadlines:
-                signal.setitimer(signal.ITIMER_REAL, max(0.001, _deadlines[-1] - time.monotonic()))
+                signal.setitimer(signal.ITIMER_REAL, max(0.001, _deadlines[-1] - time.monotonic()), _AGAIN)
             else:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, old if old is not None else signal.SIG_DFL)
