@@ -2,7 +2,8 @@
 
 Every event names one address (a walk or lookup of it) or none (the updater's). ``build(only=a)``
 gives the system of one address: observers walk and look up ``a`` alone, and the updater carries
-only its effects on ``a``. Its events are exactly the full system's events about ``a``, at the
+only its effects on ``a``; runs of instructions it cannot see are one updater step
+(``system/collapse.py``). Its events are exactly the full system's events about ``a``, at the
 same shortest depths and pcs, and its updater events are the full system's (ARCHITECTURE.md, "Per-
 address decomposition", gives the argument; ``tests/test_decompose.py`` holds the two searches to
 identical verdicts, windows and shortest-trace lengths). So the full search is the union of the
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..system.build import System, for_address
+from ..system.collapse import collapse, expand, spans
 from ..system.fingerprint import fingerprint
 from ..system.state import Action, Event, Kind
 from .base import Explored, Occurrence
@@ -58,8 +60,9 @@ class Part:
 
 
 def part(s: System, ai: int) -> Part:
-    """Address ``ai`` of ``s`` as a system of its own (same level, choices and vCPUs)."""
-    sub = for_address(s, ai)
+    """Address ``ai`` of ``s`` as a system of its own (same level, choices and vCPUs), with its runs
+    of invisible instructions taken in one step (``system/collapse.py``)."""
+    sub = collapse(for_address(s, ai))
     if [c.label() for c in sub.choices] != [c.label() for c in s.choices]:
         raise AssertionError("an address's system explores other implementation classes")
     return Part(ai, sub, [s.wloc_index[loc] for loc in sub.wlocs], [s.leaf_bit[e] for e in sub.leaf_entries],
@@ -314,14 +317,19 @@ def _translated(p: Part, ex: Exploration, o: Occurrence, traces: list[list[Actio
     """``o`` in the full system's names; its key (and its persisting one's) the index of its trace,
     rebuilt now, in ``traces``."""
     def keyed(key: object) -> int:
-        traces.append([p.action(a) for a in ex.trace_to(key)])
+        traces.append([p.action(a) for a in expand(p.system, ex.trace_to(key))])
         return len(traces) - 1
+
+    pcs = set(o.pcs)
+    for first, run in spans(p.system).items():
+        if first in pcs:
+            pcs.update(run)
 
     pers = None
     if o.persisting is not None:
         d, k, a, e = o.persisting
         pers = (d, keyed(k), p.action(a), p.event(e))
-    return replace(o, key=keyed(o.key), action=p.action(o.action), event=p.event(o.event), pcs=set(o.pcs),
+    return replace(o, key=keyed(o.key), action=p.action(o.action), event=p.event(o.event), pcs=pcs,
                    instr_pcs=set(o.instr_pcs), causes=set(o.causes), persisting=pers)
 
 

@@ -12,6 +12,11 @@ concrete states, so a trace is rebuilt by replaying the indices from the initial
 ``step``, exactly. Events are recorded as they are generated: for each (property, choice) the
 shortest occurrence, and every ``pc`` at which the property was seen (to say when a hazard opens,
 when it closes and whether it persists after the sequence completes).
+
+A model with ``jumps`` (``system/collapse.py``: an updater step over a run of invisible
+instructions) is searched 0-1 breadth-first: a state's depth is its pc plus its other steps, an
+updater step goes to the front of the queue, and a state reached again by a shorter path takes it,
+so depths (and shortest occurrences) are those of the uncollapsed system.
 """
 
 from __future__ import annotations
@@ -135,9 +140,12 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
             if not updater and pc == end and (o.persisting is None or depth < o.persisting[0]):
                 o.persisting = (depth, key, action, ev)
 
-    def admit(st: Any, key: Any, parent: Any, index: int, depth: int) -> None:
+    def admit(st: Any, key: Any, parent: Any, index: int, depth: int, front: bool = False) -> None:
         visited[key] = (parent, index, depth)
-        queue.append((st, key, depth))
+        if front:
+            queue.appendleft((st, key, depth))
+        else:
+            queue.append((st, key, depth))
         if st[1] == end:  # State.pc; State.choice is st[0]
             done.add(st[0])
         if depth_bound is not None and depth >= depth_bound:
@@ -151,8 +159,11 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
             admit(st, key, None, ci, 0)
     complete, reason = True, "exhaustive"
     last_report = start
+    jumping = bool(getattr(model, "jumps", None))
     while queue:
         st, key, depth = queue.popleft()
+        if jumping and visited[key][2] != depth:
+            continue  # reached again by a shorter path since it was queued: expanded from there
         max_depth = max(max_depth, depth)
         if depth_bound is not None and depth >= depth_bound:
             complete, reason = False, f"depth bound of {depth_bound} reached"
@@ -163,7 +174,10 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
             if events:
                 record(events, key, action, depth + 1, st[1], st[0])
             nkey = key_of(nxt)
-            if nkey not in visited:
+            if jumping:
+                if not _relax(admit, visited, depth_bound, st, key, index, depth, action, nxt, nkey):
+                    complete, reason = False, f"depth bound of {depth_bound} reached"
+            elif nkey not in visited:
                 admit(nxt, nkey, key, index, depth + 1)
             if edges is not None:
                 edges.append((key, nkey, action))
@@ -192,3 +206,20 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
         edges=edges,
         evictions=evictions,
     )
+
+
+def _relax(admit: Callable[..., None], visited: dict[Any, tuple[Any, int, int]], depth_bound: int | None,
+           st: Any, key: Any, index: int, depth: int, action: Any, nxt: Any, nkey: Any) -> bool:
+    """A successor in a system with jumps (``system/collapse.py``): a jump is as many updater steps
+    as the pcs it passes. The updater is sequential, so a state's depth is its pc plus its other
+    steps; the queue is ordered by those other steps (0-1 breadth-first: an updater step goes to
+    the front), and a state reached again by a shorter path takes that path. False: beyond the
+    depth bound."""
+    updater = action.kind == "u"
+    ndepth = depth + (nxt[1] - st[1] if updater else 1)
+    if depth_bound is not None and ndepth > depth_bound:
+        return False
+    have = visited.get(nkey)
+    if have is None or have[2] > ndepth:
+        admit(nxt, nkey, key, index, ndepth, updater)
+    return True

@@ -144,6 +144,7 @@ class System:
     trans: list[dict[int, tuple[int, str]]] = field(default_factory=list)  # addr -> leaf bit -> (OA at addr, attr)
     differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
     not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
+    jumps: dict[int, int] = field(default_factory=dict)  # pc -> pc after a run of invisible instructions (collapse.py)
     commands: object = None  # the transition relation (system/commands.py commands_of())
     compiled: object = None  # the commands compiled by the concrete interpreter (system/step.py machine())
     level_rank: int = 0

@@ -379,8 +379,12 @@ def build_commands(s: System) -> Commands:
     updater = [_updater(s, pc) for pc in range(s.end)]
     propagate = [[_propagate(s, i, n) for n in range(len(s.store_pcs[i]))] for i in range(len(s.wlocs))]
     tlbi = {}
+    pending_at: dict[int, list[int]] = {}  # TLBI -> the pcs at which it is pending, in order
+    for p in range(s.end + 1):
+        for t in s.pending[p]:
+            pending_at.setdefault(t, []).append(p)
     for t in sorted(s.tlbi_leaf_kill):
-        pend = [p for p in range(s.end + 1) if t in s.pending[p]]
+        pend = pending_at.get(t, [])
         tlbi[t] = Command(Action(Kind.TLBI, -1, t), (), _pcs(s, pend), Not(Applied(t)), tlbi_effects(s, t), (),
                           "tlbi-acts")
     walks: dict[tuple[int, int], Group] = {}

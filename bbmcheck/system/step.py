@@ -749,6 +749,10 @@ class Machine:
     def end(self) -> int:
         return self.s.end
 
+    @property
+    def jumps(self) -> dict[int, int]:
+        return self.s.jumps
+
     def initial_states(self) -> list[State]:
         return initial_states(self.s)
 
