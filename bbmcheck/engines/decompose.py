@@ -30,6 +30,7 @@ from typing import Any
 from ..system.build import System, for_address
 from ..system.collapse import collapse, expand, spans
 from ..system.fingerprint import fingerprint
+from ..system.periods import periods
 from ..system.state import Action, Event, Kind
 from .base import Explored, Occurrence
 from .explicit import Exploration, explore
@@ -128,6 +129,7 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, b
     """The search of address ``ai``'s system (``built``, if the caller has it); traces rebuilt,
     visited set dropped."""
     p = built or part(s, ai)
+    p.system.periods = periods(p.system)  # only for a system that is searched: the analysis is not free
     left = None if ask.deadline is None else max(0.0, ask.deadline - time.monotonic())
     ex = explore(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
                  progress=progress, depth_bound=ask.depth_bound)

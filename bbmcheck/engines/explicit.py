@@ -95,11 +95,43 @@ def explore(
     collecting = gc.isenabled()
     gc.disable()  # the visited set holds millions of acyclic tuples: scanning them finds nothing
     try:
+        periods = getattr(model, "periods", None)
+        if periods and not record_edges and depth_bound is None:
+            from .layered import explore_layered  # here: it builds on this module
+
+            return explore_layered(model, periods, symmetry=symmetry, evictions=evictions, max_states=max_states,
+                                   timeout=timeout, progress=progress)
         return _explore(model, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
                         progress=progress, record_edges=record_edges, depth_bound=depth_bound)
     finally:
         if collecting:
             gc.enable()
+
+
+Record = Callable[[list[Event], Any, Action, int, int, int], None]
+
+
+def recorder(occ: dict[tuple[str, int], Occurrence], end: int) -> Record:
+    """``record(events, key, action, depth, pc, choice)``: fold the events of ``action`` from the
+    state ``key`` (at ``pc``, in class ``choice``), reached at ``depth``, into ``occ``: the shortest
+    occurrence per (property, class), every pc and cause, the shortest one after completion."""
+    def record(events: list[Event], key: Any, action: Action, depth: int, pc: int, ci: int) -> None:
+        updater = action.kind == "u"
+        for ev in events:
+            prop = ev.prop
+            o = occ.get((prop, ci))
+            if o is None:
+                o = occ[(prop, ci)] = Occurrence(depth, key, action, ev)
+            elif depth < o.depth:
+                o.depth, o.key, o.action, o.event = depth, key, action, ev
+            if updater:
+                o.instr_pcs.add(pc)
+            else:
+                o.pcs.add(pc)
+            o.causes.add(ev.cause)
+            if not updater and pc == end and (o.persisting is None or depth < o.persisting[0]):
+                o.persisting = (depth, key, action, ev)
+    return record
 
 
 def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, timeout: float | None,
@@ -123,22 +155,7 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
     end = model.end
     edges: list[tuple[Any, Any, Any]] | None = [] if record_edges else None
 
-    def record(events: list[Event], key: Any, action: Action, depth: int, pc: int, ci: int) -> None:
-        updater = action.kind == "u"
-        for ev in events:
-            prop = ev.prop
-            o = occ.get((prop, ci))
-            if o is None:
-                o = occ[(prop, ci)] = Occurrence(depth, key, action, ev)
-            elif depth < o.depth:
-                o.depth, o.key, o.action, o.event = depth, key, action, ev
-            if updater:
-                o.instr_pcs.add(pc)
-            else:
-                o.pcs.add(pc)
-            o.causes.add(ev.cause)
-            if not updater and pc == end and (o.persisting is None or depth < o.persisting[0]):
-                o.persisting = (depth, key, action, ev)
+    record = recorder(occ, end)
 
     def admit(st: Any, key: Any, parent: Any, index: int, depth: int, front: bool = False) -> None:
         visited[key] = (parent, index, depth)

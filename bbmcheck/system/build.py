@@ -9,7 +9,7 @@ each instruction, and the address-space layout (table bases, representative addr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..arch.barriers import FULL_DSB, STORE_DSB
 from ..arch.config import Choices, ChoiceSpace, Config, FeatBBM, L2Nt
@@ -145,6 +145,7 @@ class System:
     differs: list[dict[tuple[int, str], int]] = field(default_factory=list)  # addr -> translation -> other bits
     not_final: list[int] = field(default_factory=list)  # addr -> leaf bits that differ from the final mapping
     jumps: dict[int, int] = field(default_factory=dict)  # pc -> pc after a run of invisible instructions (collapse.py)
+    periods: list[Any] = field(default_factory=list)  # repeating stretches (periods.py), for engines/layered.py
     commands: object = None  # the transition relation (system/commands.py commands_of())
     compiled: object = None  # the commands compiled by the concrete interpreter (system/step.py machine())
     level_rank: int = 0

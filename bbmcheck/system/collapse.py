@@ -58,10 +58,9 @@ from .state import Action, Kind
 def collapse(s: System) -> System:
     """Take every run of invisible instructions of ``s`` in one updater step (in place; returns ``s``)."""
     c = commands_of(s)
-    pcsets = _pc_sets(c)
+    edges = _edges(_pc_sets(c))
     idle = _idle_dsbs(s)
-    invisible = [_quiet(c.updater[q], q, idle) and all((q in p) == (q + 1 in p) for p in pcsets)
-                 for q in range(s.end)]
+    invisible = [q not in edges and _quiet(c.updater[q], q, idle) for q in range(s.end)]
     updater = list(c.updater)
     jumps: dict[int, int] = {}
     q = 0
@@ -101,6 +100,18 @@ def expand(s: System, actions: list[Action]) -> list[Action]:
             pc = nxt
         else:
             out.append(a)
+    return out
+
+
+def _edges(sets: list[frozenset[int]]) -> set[int]:
+    """The pcs ``q`` that some set holds and ``q + 1`` not, or the reverse."""
+    out: set[int] = set()
+    for p in sets:
+        for q in p:
+            if q + 1 not in p:
+                out.add(q)
+            if q - 1 not in p:
+                out.add(q - 1)
     return out
 
 
@@ -151,18 +162,19 @@ def _effects_known(s: System, q: int) -> bool:
     return True
 
 
-def _pc_sets(c: Commands) -> list[frozenset[int]]:
-    """Every pc set a condition of a non-updater command reads."""
-    found: set[frozenset[int]] = set()
+def atoms_of(x: Command) -> list[object]:
+    """Every atom of every condition ``x`` reads: guards, local conditions, conditional effects
+    (also inside an effect on every vCPU) and events."""
+    out: list[object] = []
 
-    def cond(x: Cond) -> None:
-        if isinstance(x, PcIn):
-            found.add(x.pcs)
-        elif isinstance(x, Not):
-            cond(x.cond)
-        elif isinstance(x, (All, AnyOf)):
-            for y in x.conds:
+    def cond(c: Cond) -> None:
+        if isinstance(c, Not):
+            cond(c.cond)
+        elif isinstance(c, (All, AnyOf)):
+            for y in c.conds:
                 cond(y)
+        else:
+            out.append(c)
 
     def effects(es: tuple[object, ...]) -> None:
         for e in es:
@@ -172,29 +184,45 @@ def _pc_sets(c: Commands) -> list[frozenset[int]]:
             elif isinstance(e, EachVcpu):
                 effects(e.effects)
 
-    def command(x: Command) -> None:
-        cond(x.when)
-        cond(x.local)
-        effects(x.effects)
-        for ev in x.events:
-            cond(ev.cond)
+    cond(x.when)
+    cond(x.local)
+    effects(x.effects)
+    for ev in x.events:
+        cond(ev.cond)
+    return out
 
-    for row in c.propagate:
-        for x in row:
-            command(x)
-    for x in c.tlbi.values():
-        command(x)
+
+def observer_commands(c: Commands, *, tlbis: bool = True) -> list[Command]:
+    """Every command but the updater's (the TLBIs' too unless ``tlbis`` is False), in a fixed order."""
+    out = [x for row in c.propagate for x in row]
+    if tlbis:
+        out += [c.tlbi[t] for t in sorted(c.tlbi)]
+    for g in (*(c.walks[k] for k in sorted(c.walks)), *(c.steps[k] for k in sorted(c.steps))):
+        out += g.cases
+    return out + [*c.evict_tlb, *c.evict_wc, *c.lookups]
+
+
+def group_and_memory_atoms(c: Commands) -> list[object]:
+    """The atoms of the groups' own conditions and of the memory view (not commands)."""
+    out: list[object] = []
     for g in (*c.walks.values(), *c.steps.values()):
-        cond(g.local)
-        for x in g.cases:
-            command(x)
-    for x in (*c.evict_tlb, *c.evict_wc, *c.lookups):
-        command(x)
+        out += atoms_of(Command(g.action, (), g.local, TRUE, (), (), ""))
     for mem in c.memory:
         for cnd, _ in mem:
-            cond(cnd)
-    for x in c.updater:  # an updater command's effects may test the pc too (not its own guard)
-        effects(x.effects)
-        for ev in x.events:
-            cond(ev.cond)
+            out += atoms_of(Command(Action(Kind.LOOKUP), (), cnd, TRUE, (), (), ""))
+    return out
+
+
+def _pc_sets(c: Commands) -> list[frozenset[int]]:
+    """Every pc set a condition of a non-updater command reads, and any an updater command's
+    effects or events read (not its own guard)."""
+    found: set[frozenset[int]] = set()
+    atoms = group_and_memory_atoms(c)
+    for x in observer_commands(c):
+        atoms += atoms_of(x)
+    for x in c.updater:
+        atoms += atoms_of(replace(x, when=TRUE))
+    for a in atoms:
+        if isinstance(a, PcIn):
+            found.add(a.pcs)
     return sorted(found, key=sorted)

@@ -14,7 +14,7 @@ state). Events (``state.Event``) name the property, the vCPU, the address and th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .build import System
 from .commands import (
@@ -752,6 +752,10 @@ class Machine:
     @property
     def jumps(self) -> dict[int, int]:
         return self.s.jumps
+
+    @property
+    def periods(self) -> list[Any]:
+        return self.s.periods
 
     def initial_states(self) -> list[State]:
         return initial_states(self.s)
