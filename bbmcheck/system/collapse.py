@@ -162,9 +162,9 @@ def _effects_known(s: System, q: int) -> bool:
     return True
 
 
-def atoms_of(x: Command) -> list[object]:
-    """Every atom of every condition ``x`` reads: guards, local conditions, conditional effects
-    (also inside an effect on every vCPU) and events."""
+def atoms_of(x: Command, guards: bool = True) -> list[object]:
+    """Every atom of every condition ``x`` reads: guards and local conditions (unless ``guards`` is
+    False), conditional effects (also inside an effect on every vCPU) and events."""
     out: list[object] = []
 
     def cond(c: Cond) -> None:
@@ -184,8 +184,9 @@ def atoms_of(x: Command) -> list[object]:
             elif isinstance(e, EachVcpu):
                 effects(e.effects)
 
-    cond(x.when)
-    cond(x.local)
+    if guards:
+        cond(x.when)
+        cond(x.local)
     effects(x.effects)
     for ev in x.events:
         cond(ev.cond)
@@ -221,7 +222,8 @@ def _pc_sets(c: Commands) -> list[frozenset[int]]:
     for x in observer_commands(c):
         atoms += atoms_of(x)
     for x in c.updater:
-        atoms += atoms_of(replace(x, when=TRUE))
+        atoms += atoms_of(x, guards=False)
+        atoms.append(x.local)
     for a in atoms:
         if isinstance(a, PcIn):
             found.add(a.pcs)
