@@ -15,7 +15,7 @@ import bbmcheck.system.periods as periods_module
 from bbmcheck.arch.config import Config
 from bbmcheck.engines.decompose import part
 from bbmcheck.engines.explicit import explore
-from bbmcheck.engines.layered import Layered
+from bbmcheck.engines.layered import Layered, search
 from bbmcheck.sequences.edit import instr_text, sequence, to_toml
 from bbmcheck.sequences.load import load_text
 from bbmcheck.sequences.schema import Sequence
@@ -76,7 +76,7 @@ def compare(seq: Sequence, vcpus: int = 2, evictions: bool = False) -> tuple[int
         sub.periods = periods(sub)
         if not sub.periods:
             continue
-        layered = explore(sub, evictions=evictions)
+        layered = search(sub, evictions=evictions)
         assert isinstance(layered, Layered)
         found = sub.periods
         sub.periods = []

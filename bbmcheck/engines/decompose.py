@@ -33,7 +33,8 @@ from ..system.fingerprint import fingerprint
 from ..system.periods import periods
 from ..system.state import Action, Event, Kind
 from .base import Explored, Occurrence
-from .explicit import Exploration, explore
+from .explicit import Exploration
+from .layered import search
 
 
 @dataclass
@@ -131,7 +132,7 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, b
     p = built or part(s, ai)
     p.system.periods = periods(p.system)  # only for a system that is searched: the analysis is not free
     left = None if ask.deadline is None else max(0.0, ask.deadline - time.monotonic())
-    ex = explore(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
+    ex = search(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
                  progress=progress, depth_bound=ask.depth_bound)
     traces: list[list[Action]] = []
     occ = [(key, _translated(p, ex, o, traces)) for key, o in sorted(ex.occurrences.items())]

@@ -95,12 +95,6 @@ def explore(
     collecting = gc.isenabled()
     gc.disable()  # the visited set holds millions of acyclic tuples: scanning them finds nothing
     try:
-        periods = getattr(model, "periods", None)
-        if periods and not record_edges and depth_bound is None:
-            from .layered import explore_layered  # here: it builds on this module
-
-            return explore_layered(model, periods, symmetry=symmetry, evictions=evictions, max_states=max_states,
-                                   timeout=timeout, progress=progress)
         return _explore(model, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
                         progress=progress, record_edges=record_edges, depth_bound=depth_bound)
     finally:

@@ -25,16 +25,19 @@ ordering of its vCPUs: each segment is renamed onto the state it continues from)
 
 from __future__ import annotations
 
+import gc
 import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..system.build import System
 from ..system.periods import Period, shift_action
 from ..system.state import Action
+from ..system.step import machine
 from .base import Occurrence
-from .explicit import Exploration, Model, recorder
+from .explicit import Exploration, Model, explore, recorder
 
 _CARRIED = object()  # the parent of a carried state
 
@@ -141,12 +144,30 @@ def _renamed(a: Action, rename: list[int]) -> Action:
     return a if a.vcpu < 0 else a._replace(vcpu=rename[a.vcpu])
 
 
+def search(s: System, *, symmetry: bool = True, evictions: bool = False, max_states: int = 2_000_000,
+           timeout: float | None = None, progress: Callable[[int, int, float], None] | None = None,
+           depth_bound: int | None = None) -> Exploration:
+    """The search of one address's system: layered where it has repeating stretches (and no depth
+    bound, which the layers do not keep), else ``explicit.explore``."""
+    if not s.periods or depth_bound is not None:
+        return explore(s, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
+                       progress=progress, depth_bound=depth_bound)
+    collecting = gc.isenabled()
+    gc.disable()  # as explicit.explore: the visited set holds only acyclic tuples
+    try:
+        return explore_layered(machine(s), s.periods, symmetry=symmetry, evictions=evictions,
+                               max_states=max_states, timeout=timeout, progress=progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def explore_layered(model: Model, periods: list[Period], *, symmetry: bool, evictions: bool, max_states: int,
                     timeout: float | None, progress: Callable[[int, int, float], None] | None) -> Layered:
     start = time.perf_counter()
     key_of = model.canonical if symmetry else (lambda st: st)
     observe = model.observe
-    successors: Any = model.successors  # type: ignore[attr-defined]  # a Machine: explore() checked it has periods
+    successors: Any = model.successors  # type: ignore[attr-defined]  # a Machine (search())
     visited: dict[Any, tuple[Any, int, int]] = {}
     occ: dict[tuple[str, int], Occurrence] = {}
     done: set[int] = set()
