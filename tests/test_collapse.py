@@ -17,23 +17,12 @@ from bbmcheck.sequences.edit import sequence
 from bbmcheck.sequences.load import bundled_models, load_model
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import System, build, for_address
-from bbmcheck.system.collapse import collapse, expand, spans
+from bbmcheck.system.collapse import collapse, expand
 from bbmcheck.system.step import machine
+from bbmcheck.testing.signature import occurrences_summary
 from bbmcheck.testing.strategies import drawn_sequences
 
 LEVELS = ("L0", "L1", "L2")
-
-
-def _summary(ex, sub: System) -> dict[object, object]:
-    runs = spans(sub)
-    out: dict[object, object] = {"done": sorted(ex.done_reached), "complete": ex.complete}
-    for key, o in sorted(ex.occurrences.items()):
-        pcs = set(o.pcs)
-        for a in list(pcs):
-            pcs.update(runs.get(a, ()))
-        out[key] = (o.depth, sorted(pcs), sorted(o.instr_pcs), sorted(o.causes),
-                    None if o.persisting is None else o.persisting[0])
-    return out
 
 
 def _replays(ex, sub: System, plain: System) -> None:
@@ -68,8 +57,9 @@ def compare(seq: Sequence, level: str | None = None, vcpus: int = 2) -> tuple[in
             continue
         collapsed += 1
         a, b = explore(plain), explore(sub)
-        if _summary(a, plain) != _summary(b, sub):
-            problems.append(f"{seq.name} {s.addresses[ai]:#x}: {_summary(a, plain)} != {_summary(b, sub)}")
+        x, y = occurrences_summary(a, plain), occurrences_summary(b, sub)
+        if x != y:
+            problems.append(f"{seq.name} {s.addresses[ai]:#x}: {x} != {y}")
             continue
         assert b.states < a.states
         _replays(b, sub, plain)

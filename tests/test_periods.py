@@ -20,24 +20,12 @@ from bbmcheck.sequences.edit import instr_text, sequence, to_toml
 from bbmcheck.sequences.load import load_text
 from bbmcheck.sequences.schema import Sequence
 from bbmcheck.system.build import System, build
-from bbmcheck.system.collapse import expand, spans
+from bbmcheck.system.collapse import expand
 from bbmcheck.system.periods import periods
 from bbmcheck.system.step import machine
-from bbmcheck.testing.signature import difference
+from bbmcheck.testing.signature import difference, occurrences_summary
 from bbmcheck.testing.strategies import alphabet, drawn_sequences
 from bbmcheck.verify import Options, verify
-
-
-def _summary(ex, sub: System) -> dict[object, object]:
-    runs = spans(sub)
-    out: dict[object, object] = {"done": sorted(ex.done_reached), "complete": ex.complete}
-    for key, o in sorted(ex.occurrences.items()):
-        pcs = set(o.pcs)
-        for a in list(pcs):
-            pcs.update(runs.get(a, ()))
-        out[key] = (o.depth, sorted(pcs), sorted(o.instr_pcs), sorted(o.causes),
-                    None if o.persisting is None else o.persisting[0])
-    return out
 
 
 def _check_traces(ex, sub: System, evictions: bool) -> None:
@@ -82,8 +70,9 @@ def compare(seq: Sequence, vcpus: int = 2, evictions: bool = False) -> tuple[int
         sub.periods = []
         plain = explore(sub, evictions=evictions)
         sub.periods = found
-        if _summary(layered, sub) != _summary(plain, sub):
-            problems.append(f"{seq.name} {s.addresses[ai]:#x}: {_summary(layered, sub)} != {_summary(plain, sub)}")
+        x, y = occurrences_summary(layered, sub), occurrences_summary(plain, sub)
+        if x != y:
+            problems.append(f"{seq.name} {s.addresses[ai]:#x}: {x} != {y}")
             continue
         _check_traces(layered, sub, evictions)
         _check_carried(layered, sub, evictions)

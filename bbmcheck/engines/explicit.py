@@ -128,6 +128,15 @@ def recorder(occ: dict[tuple[str, int], Occurrence], end: int) -> Record:
     return record
 
 
+def admit_initial(model: Model, key_of: Callable[[Any], Any], visited: dict[Any, Any],
+                  admit: Callable[..., None]) -> None:
+    """Admit each implementation class's initial state (its index is its class)."""
+    for ci, st in enumerate(model.initial_states()):
+        key = key_of(st)
+        if key not in visited:
+            admit(st, key, None, ci, 0)
+
+
 def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, timeout: float | None,
              progress: Callable[[int, int, float], None] | None, record_edges: bool,
              depth_bound: int | None) -> Exploration:
@@ -164,10 +173,7 @@ def _explore(model: Model, *, symmetry: bool, evictions: bool, max_states: int, 
         for look, evs in observe(st):
             record(evs, key, look, depth + 1, st[1], st[0])
 
-    for ci, st in enumerate(model.initial_states()):
-        key = key_of(st)
-        if key not in visited:
-            admit(st, key, None, ci, 0)
+    admit_initial(model, key_of, visited, admit)
     complete, reason = True, "exhaustive"
     last_report = start
     jumping = bool(getattr(model, "jumps", None))

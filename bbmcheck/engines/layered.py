@@ -37,7 +37,7 @@ from ..system.periods import Period, shift_action
 from ..system.state import Action
 from ..system.step import machine
 from .base import Occurrence
-from .explicit import Exploration, Model, explore, recorder
+from .explicit import Exploration, Model, admit_initial, explore, recorder
 
 _CARRIED = object()  # the parent of a carried state
 
@@ -194,10 +194,7 @@ def explore_layered(model: Model, periods: list[Period], *, symmetry: bool, evic
         for look, evs in observe(st):
             record(evs, key, look, depth + 1, pc, st[0])
 
-    for ci, st in enumerate(model.initial_states()):
-        key = key_of(st)
-        if key not in visited:
-            admit(st, key, None, ci, 0)
+    admit_initial(model, key_of, visited, admit)
     complete, reason = True, "exhaustive"
     last_report = start
     stop = False

@@ -4,6 +4,8 @@ windows, causes, lines, witnesses and the lengths of the shortest traces."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..results import Result
 
 
@@ -21,3 +23,21 @@ def difference(a: Result, b: Result) -> str:
     """The properties on which ``a`` and ``b`` disagree ("" when they agree)."""
     x, y = signature(a), signature(b)
     return "; ".join(f"{k}: {x[k]} != {y[k]}" for k in x if x[k] != y[k])
+
+
+def occurrences_summary(ex: Any, s: Any) -> dict[object, object]:
+    """What two searches of one compiled system must agree on (the conformance tests of the
+    reductions inside one search: collapsed runs, repeating blocks): per (property, class) the
+    shortest depth, the pcs (a collapsed run's pcs for its first), the updater pcs, the causes and
+    the shortest depth after completion; the classes that finish; whether it is complete."""
+    from ..system.collapse import spans
+
+    runs = spans(s)
+    out: dict[object, object] = {"done": sorted(ex.done_reached), "complete": ex.complete}
+    for key, o in sorted(ex.occurrences.items()):
+        pcs = set(o.pcs)
+        for a in list(pcs):
+            pcs.update(runs.get(a, ()))
+        out[key] = (o.depth, sorted(pcs), sorted(o.instr_pcs), sorted(o.causes),
+                    None if o.persisting is None else o.persisting[0])
+    return out
