@@ -111,9 +111,7 @@ class Layered(Exploration):
             segments.append((at_k, whole[len(whole) - steps:] if steps else []))
             chain.append(at_k._replace(pc=b_start))
         out = self.trace_to(chain[-1])
-        st = self.model.initial_states()[key[0]]
-        for a in out:
-            st, _ = self.model.step(st, a)
+        st = self._concrete(chain[-1])
         for i in range(moves, 0, -1):
             at_k, seg = segments[i - 1]
             by = (moves - i + 1) * p.length

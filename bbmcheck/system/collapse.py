@@ -38,19 +38,17 @@ from ..arch.barriers import FULL_DSB, STORE_DSB
 from .build import System
 from .commands import (
     TRUE,
-    All,
-    AnyOf,
     ClearApplied,
     Command,
     Commands,
-    Cond,
     EachVcpu,
-    Not,
     PcIn,
     SetAllVis,
     SetPc,
-    When,
+    atoms_in,
     commands_of,
+    group_and_memory_atoms,
+    observer_commands,
 )
 from .state import Action, Kind
 
@@ -162,67 +160,15 @@ def _effects_known(s: System, q: int) -> bool:
     return True
 
 
-def atoms_of(x: Command, guards: bool = True) -> list[object]:
-    """Every atom of every condition ``x`` reads: guards and local conditions (unless ``guards`` is
-    False), conditional effects (also inside an effect on every vCPU) and events."""
-    out: list[object] = []
-
-    def cond(c: Cond) -> None:
-        if isinstance(c, Not):
-            cond(c.cond)
-        elif isinstance(c, (All, AnyOf)):
-            for y in c.conds:
-                cond(y)
-        else:
-            out.append(c)
-
-    def effects(es: tuple[object, ...]) -> None:
-        for e in es:
-            if isinstance(e, When):
-                cond(e.cond)
-                effects(e.effects)
-            elif isinstance(e, EachVcpu):
-                effects(e.effects)
-
-    if guards:
-        cond(x.when)
-        cond(x.local)
-    effects(x.effects)
-    for ev in x.events:
-        cond(ev.cond)
-    return out
-
-
-def observer_commands(c: Commands, *, tlbis: bool = True) -> list[Command]:
-    """Every command but the updater's (the TLBIs' too unless ``tlbis`` is False), in a fixed order."""
-    out = [x for row in c.propagate for x in row]
-    if tlbis:
-        out += [c.tlbi[t] for t in sorted(c.tlbi)]
-    for g in (*(c.walks[k] for k in sorted(c.walks)), *(c.steps[k] for k in sorted(c.steps))):
-        out += g.cases
-    return out + [*c.evict_tlb, *c.evict_wc, *c.lookups]
-
-
-def group_and_memory_atoms(c: Commands) -> list[object]:
-    """The atoms of the groups' own conditions and of the memory view (not commands)."""
-    out: list[object] = []
-    for g in (*c.walks.values(), *c.steps.values()):
-        out += atoms_of(Command(g.action, (), g.local, TRUE, (), (), ""))
-    for mem in c.memory:
-        for cnd, _ in mem:
-            out += atoms_of(Command(Action(Kind.LOOKUP), (), cnd, TRUE, (), (), ""))
-    return out
-
-
 def _pc_sets(c: Commands) -> list[frozenset[int]]:
     """Every pc set a condition of a non-updater command reads, and any an updater command's
     effects or events read (not its own guard)."""
     found: set[frozenset[int]] = set()
     atoms = group_and_memory_atoms(c)
     for x in observer_commands(c):
-        atoms += atoms_of(x)
+        atoms += atoms_in(x)
     for x in c.updater:
-        atoms += atoms_of(x, guards=False)
+        atoms += atoms_in(x, guards=False)
         atoms.append(x.local)
     for a in atoms:
         if isinstance(a, PcIn):

@@ -337,6 +337,65 @@ class Commands:
         return out
 
 
+# ---- reading commands ------------------------------------------------------------------------------
+
+
+def cond_atoms(c: Cond, out: list[object]) -> None:
+    """Append the atoms of ``c`` (through ``Not``, ``All`` and ``AnyOf``) to ``out``."""
+    if isinstance(c, Not):
+        cond_atoms(c.cond, out)
+    elif isinstance(c, All | AnyOf):
+        for y in c.conds:
+            cond_atoms(y, out)
+    else:
+        out.append(c)
+
+
+def _effect_atoms(es: tuple[Effect, ...], out: list[object]) -> None:
+    for e in es:
+        if isinstance(e, When):
+            cond_atoms(e.cond, out)
+            _effect_atoms(e.effects, out)
+        elif isinstance(e, EachVcpu):
+            _effect_atoms(e.effects, out)
+
+
+def atoms_in(x: Command, guards: bool = True) -> list[object]:
+    """Every atom of every condition ``x`` reads: guards and local conditions (unless ``guards`` is
+    False), conditional effects (also inside an effect on every vCPU) and events."""
+    out: list[object] = []
+    if guards:
+        cond_atoms(x.when, out)
+        cond_atoms(x.local, out)
+    _effect_atoms(x.effects, out)
+    for ev in x.events:
+        cond_atoms(ev.cond, out)
+    return out
+
+
+def observer_commands(c: Commands, *, tlbis: bool = True) -> list[Command]:
+    """Every command but the updater's (the TLBIs' too unless ``tlbis`` is False), in a fixed order."""
+    out = [x for row in c.propagate for x in row]
+    if tlbis:
+        out += [c.tlbi[t] for t in sorted(c.tlbi)]
+    for key in sorted(c.walks):
+        out += c.walks[key].cases
+    for code in sorted(c.steps):
+        out += c.steps[code].cases
+    return out + [*c.evict_tlb, *c.evict_wc, *c.lookups]
+
+
+def group_and_memory_atoms(c: Commands) -> list[object]:
+    """The atoms of the groups' own conditions and of the memory view (which are not commands)."""
+    out: list[object] = []
+    for g in (*c.walks.values(), *c.steps.values()):
+        cond_atoms(g.local, out)
+    for mem in c.memory:
+        for cnd, _ in mem:
+            cond_atoms(cnd, out)
+    return out
+
+
 # ---- building -------------------------------------------------------------------------------------
 
 

@@ -23,8 +23,16 @@ from dataclasses import fields, is_dataclass
 from typing import Any, NamedTuple
 
 from .build import System
-from .collapse import atoms_of, group_and_memory_atoms, observer_commands
-from .commands import Applied, MarkApplied, PcIn, SetPc, commands_of
+from .commands import (
+    Applied,
+    MarkApplied,
+    PcIn,
+    SetPc,
+    atoms_in,
+    commands_of,
+    group_and_memory_atoms,
+    observer_commands,
+)
 from .state import Action, Kind
 
 
@@ -53,13 +61,13 @@ def periods(s: System) -> list[Period]:
     if s.end - len(inside) < MIN_KEPT:
         return []
     others = observer_commands(c, tlbis=False)
-    atoms = group_and_memory_atoms(c) + [a for x in others for a in atoms_of(x)]
+    atoms = group_and_memory_atoms(c) + [a for x in others for a in atoms_in(x)]
     if any(isinstance(a, (Applied, MarkApplied)) for a in atoms):
         return []  # something besides TLBIs and the updater tells TLBIs apart: no move is an isomorphism
     sets = sorted({a.pcs for a in atoms if isinstance(a, PcIn)}, key=sorted)
     member = [tuple(i for i, p in enumerate(sets) if q in p) for q in range(s.end + 1)]
     offsets = [tuple(sorted(q - t for t in s.pending[q])) for q in range(s.end + 1)]
-    cut = _crossing(s.jumps)
+    cut = inside  # the pcs a jump passes over: no block may start there
     rel = [relative(u, q) for q, u in enumerate(c.updater)]
     trel = {t: relative(x, t) for t, x in c.tlbi.items()}
     found: list[Period] = []
@@ -99,11 +107,6 @@ def _placed(s: System, first: int, last: int, length: int, cut: set[int]) -> Per
             if best is None or p.blocks > best.blocks:
                 best = p
     return best
-
-
-def _crossing(jumps: dict[int, int]) -> set[int]:
-    """The pcs a jump passes over (not its first or its last)."""
-    return {q for a, b in jumps.items() for q in range(a + 1, b)}
 
 
 def _moves(rel: list[object], trel: dict[int, object], q: int, length: int) -> bool:
