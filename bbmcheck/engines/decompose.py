@@ -46,6 +46,7 @@ class Part:
     wloc: list[int]  # written-entry index here -> there
     leaf: list[int]  # TLB bit here -> there
     walk: list[int]  # walk-cache bit here -> there
+    collapsed: bool = True  # ``system`` has its invisible runs taken in one step (searched so)
 
     def action(self, a: Action) -> Action:
         k = a.kind
@@ -61,14 +62,18 @@ class Part:
         return ev if ev.address < 0 else ev._replace(address=self.address)
 
 
-def part(s: System, ai: int) -> Part:
+def part(s: System, ai: int, collapsed: bool = True) -> Part:
     """Address ``ai`` of ``s`` as a system of its own (same level, choices and vCPUs), with its runs
-    of invisible instructions taken in one step (``system/collapse.py``)."""
-    sub = collapse(for_address(s, ai))
+    of invisible instructions taken in one step (``system/collapse.py``) unless ``collapsed`` is
+    false (enough for its fingerprint, which collapsing would not change: the runs are a function
+    of the commands and the program, which the fingerprint covers)."""
+    sub = for_address(s, ai)
+    if collapsed:
+        collapse(sub)
     if [c.label() for c in sub.choices] != [c.label() for c in s.choices]:
         raise AssertionError("an address's system explores other implementation classes")
     return Part(ai, sub, [s.wloc_index[loc] for loc in sub.wlocs], [s.leaf_bit[e] for e in sub.leaf_entries],
-                [s.walk_bit[w] for w in sub.walk_entries])
+                [s.walk_bit[w] for w in sub.walk_entries], collapsed)
 
 
 def parts(s: System) -> list[Part]:
@@ -130,6 +135,9 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, b
     """The search of address ``ai``'s system (``built``, if the caller has it); traces rebuilt,
     visited set dropped."""
     p = built or part(s, ai)
+    if not p.collapsed:
+        collapse(p.system)
+        p.collapsed = True
     p.system.periods = periods(p.system)  # only for a system that is searched: the analysis is not free
     left = None if ask.deadline is None else max(0.0, ask.deadline - time.monotonic())
     ex = search(p.system, symmetry=ask.symmetry, evictions=ask.evictions, max_states=ask.max_states, timeout=left,
@@ -156,7 +164,7 @@ KEPT_PARTS = 64  # at most this many built systems wait for their search (memory
 
 
 def _fingerprints_of(indices: list[int]) -> list[bytes]:
-    return [fingerprint(part(_WHOLE[0], ai).system) for ai in indices]
+    return [fingerprint(part(_WHOLE[0], ai, collapsed=False).system) for ai in indices]
 
 
 def _search_in_worker(job: tuple[int, Ask]) -> Searched:
@@ -197,7 +205,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
             chunks = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
             digests = (d for got in _until(pool.imap(_fingerprints_of, chunks), deadline) for d in got)
         else:
-            digests = (_fingerprint_keeping(part(s, ai), built) for ai in range(n))
+            digests = (_fingerprint_keeping(part(s, ai, collapsed=False), built) for ai in range(n))
         first: dict[bytes, int] = {}
         classes: dict[int, list[int]] = {}
         seen = 0

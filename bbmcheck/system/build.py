@@ -8,6 +8,8 @@ each instruction, and the address-space layout (table bases, representative addr
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -211,6 +213,9 @@ class System:
 
     wloc_index: dict[Loc, int] = field(default_factory=dict)
     _table_gens: dict[str, int] = field(default_factory=dict)
+    # values the systems of one sequence's addresses share, lent by ``whole`` like ``_table_gens``:
+    # commands.py interns the updater commands there, fingerprint.py their digests
+    _shared: dict[object, Any] = field(default_factory=dict)
     partition: Partition | None = None  # the regions the default representatives stand for
 
 
@@ -248,8 +253,6 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
             hist.append(ins.desc)
             store_of[pc] = (ins.loc, len(hist) - 1)
     wlocs = tuple(sorted(versions))
-    windex = {loc: i for i, loc in enumerate(wlocs)}
-    executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
 
     partition = whole.partition if whole is not None and whole.partition is not None else Partition(
         root_name, levels, bases, all_versions(initial, versions))
@@ -271,8 +274,8 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     if only is not None:
         kept = _kept_entries(seq.program, _path(levels, bases, only), store_of)
         wlocs = tuple(loc for loc in wlocs if loc in kept)
-        windex = {loc: i for i, loc in enumerate(wlocs)}
-        executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
+    windex = {loc: i for i, loc in enumerate(wlocs)}
+    executed, before, store_pcs = _store_counts(seq.program, store_of, windex)
 
     system = System(
         seq=seq,
@@ -305,6 +308,7 @@ def build(seq: Sequence, config: Config, vcpus: int | None = None, only: int | N
     )
     if whole is not None:
         system._table_gens = whole._table_gens  # a function of the sequence alone, filled as needed
+        system._shared = whole._shared
     _layout_walks(system)
     _entry_universe(system)
     _tlbi_tables(system, drop_idle=only is not None)
@@ -336,15 +340,17 @@ def _store_counts(program: tuple[Instr, ...], store_of: dict[int, tuple[Loc, int
     per entry the pcs of its stores. Stores to untracked entries are not counted."""
     executed = []
     counts = [0] * len(windex)
+    now = tuple(counts)  # one tuple for every pc until the next tracked store
     before: dict[int, tuple[int, ...]] = {}
     store_pcs: list[list[int]] = [[] for _ in windex]
     for pc in range(len(program) + 1):
-        executed.append(tuple(counts))
+        executed.append(now)
         if pc < len(program) and pc in store_of and store_of[pc][0] in windex:
             i = windex[store_of[pc][0]]
-            before[pc] = tuple(counts)
+            before[pc] = now
             counts[i] += 1
             store_pcs[i].append(pc)
+            now = tuple(counts)
     return executed, before, store_pcs
 
 
@@ -427,47 +433,56 @@ def _layout_walks(s: System) -> None:
 
 
 def _entry_universe(s: System) -> None:
-    leaf: list[LeafEntry] = []
-    walk: list[WalkEntry] = []
+    leaf: dict[LeafEntry, int] = {}  # entry -> its bit, in the order first found
+    walk: dict[WalkEntry, int] = {}
     kinds = ("s2", "comb") if s.track_stage1 else ("s2",)
     for loc in sorted(set(s.walk_loc.values())):
         for ver, desc in enumerate(descs_at(s, loc)):
             if desc.is_leaf and desc.af == 1:
                 for kind in kinds + (("shadow",) if desc.nt else ()):
-                    e = s.leaf_entry(loc, ver, kind)
-                    if e not in leaf:
-                        leaf.append(e)
+                    leaf.setdefault(s.leaf_entry(loc, ver, kind), len(leaf))
             elif desc.kind == "table":
-                w = s.walk_entry(loc, desc)
-                if w not in walk:
-                    walk.append(w)
-    s.leaf_entries = leaf
-    s.leaf_bit = {e: i for i, e in enumerate(leaf)}
-    s.walk_entries = walk
-    s.walk_bit = {w: i for i, w in enumerate(walk)}
-    s.match_mask = [sum(1 << i for i, e in enumerate(leaf) if e.covers(a)) for a in s.addresses]
-    s.walk_starts = [
-        [(i, s.tables.index(w.next_table)) for i, w in enumerate(walk) if w.covers(a)] for a in s.addresses
-    ]
+                walk.setdefault(s.walk_entry(loc, desc), len(walk))
+    s.leaf_entries = list(leaf)
+    s.leaf_bit = leaf
+    s.walk_entries = list(walk)
+    s.walk_bit = walk
+    covering = _covering(s.addresses, [(e.base, e.size) for e in s.leaf_entries])
+    s.match_mask = [sum(1 << i for i in got) for got in covering]
+    covering = _covering(s.addresses, [(w.base, size_at(w.level)) for w in s.walk_entries])
+    s.walk_starts = [[(i, s.tables.index(s.walk_entries[i].next_table)) for i in got] for got in covering]
+
+
+def _covering(addresses: tuple[int, ...], ranges: list[tuple[int, int]]) -> list[list[int]]:
+    """Per address, the indices (ascending) of the ranges ``(base, size)`` that hold it."""
+    order = sorted(range(len(addresses)), key=addresses.__getitem__)
+    keys = [addresses[ai] for ai in order]
+    out: list[list[int]] = [[] for _ in addresses]
+    for i, (base, size) in enumerate(ranges):
+        for k in range(bisect_left(keys, base), bisect_left(keys, base + size)):
+            out[order[k]].append(i)
+    return out
 
 
 def _tlbi_tables(s: System, drop_idle: bool = False) -> None:
     """Per broadcast TLBI what it removes; per pc the TLBIs pending and the tables freed. With
     ``drop_idle`` (one address's system), a TLBI that removes nothing of its universe and stops no
     walk of it is not tracked: acting on a PE, it would change nothing but its own mark."""
-    last_full = -1
-    issued: list[int] = []
-    freed: set[int] = set()
+    live: list[int] = []  # the TLBIs issued since the last full DSB
+    pending: tuple[int, ...] = ()
+    freed: frozenset[int] = frozenset()
     for pc in range(s.end + 1):
-        s.pending.append(tuple(t for t in issued if t > last_full))
-        s.freed.append(frozenset(freed))
+        if len(pending) != len(live):
+            pending = tuple(live)
+        s.pending.append(pending)  # pcs with the same TLBIs pending share one tuple
+        s.freed.append(freed)
         if pc == s.end:
             break
         ins = s.program[pc]
         if ins.op == "dsb" and ins.option in FULL_DSB:
-            last_full = pc
+            live = []
         elif ins.op == "free":
-            freed.add(s.tables.index(ins.table))
+            freed = freed | {s.tables.index(ins.table)}
         elif ins.op == "tlbi":
             op = TLBI_OPS[ins.option]
             if not op.broadcast:
@@ -493,7 +508,7 @@ def _tlbi_tables(s: System, drop_idle: bool = False) -> None:
                     kills.add((ai, ti))
             if drop_idle and not (leaf_kill or walk_kill or kills):
                 continue
-            issued.append(pc)
+            live.append(pc)
             s.tlbi_leaf_kill[pc] = leaf_kill
             s.tlbi_walk_kill[pc] = walk_kill
             s.tlbi_kills_walk[pc] = kills
@@ -545,6 +560,15 @@ def honours_nt(level: FeatBBM, choices: Choices) -> bool:
     return True
 
 
+def _bits_of(mask: int, entries: list[LeafEntry]) -> Iterator[tuple[int, LeafEntry]]:
+    """The (bit, entry) pairs of the bits set in ``mask``, ascending."""
+    while mask:
+        low = mask & -mask
+        b = low.bit_length() - 1
+        yield b, entries[b]
+        mask ^= low
+
+
 def _hot_tables(s: System) -> None:
     """Precompute, per (table, address) and per version of the entry read, what a walk step does,
     and per address the masks the lookup checks use, so step() does no descriptor work."""
@@ -570,7 +594,8 @@ def _hot_tables(s: System) -> None:
                                      here=(desc.oa + (s.addresses[ai] - s.loc_base(loc)), desc.attr)))
         s.reads[(ti, ai)] = (s.wloc_index.get(loc, -1), outcomes)
     for ai, a in enumerate(s.addresses):
-        trans = {b: (e.oa_at(a), e.attr) for b, e in enumerate(s.leaf_entries) if s.match_mask[ai] >> b & 1}
+        mask = s.match_mask[ai]
+        trans = {b: (e.oa_at(a), e.attr) for b, e in _bits_of(mask, s.leaf_entries)}
         s.trans.append(trans)
         s.differs.append({x: sum(1 << b for b, y in trans.items() if y != x) for x in set(trans.values())})
         final = s.final_content[ai]

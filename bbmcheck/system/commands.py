@@ -28,7 +28,7 @@ from ..arch.barriers import FULL_DSB, STORE_DSB
 from ..arch.config import NtCache, NtFault, Rmrrpw
 from .build import Read, System
 from .scope import INVALID
-from .state import Action, Kind, bits
+from .state import UPDATE, Action, Kind, bits
 
 # ---- conditions ---------------------------------------------------------------------------------
 # Global atoms read (choice, pc, vis); local atoms read the acting vCPU; AnyTlb reads every vCPU.
@@ -435,7 +435,24 @@ def commands_of(s: System) -> Commands:
 
 
 def build_commands(s: System) -> Commands:
-    updater = [_updater(s, pc) for pc in range(s.end)]
+    # Each TLBI's effects built once and shared by the DSBs that complete it. They and the updater
+    # commands are interned in ``s._shared``, which the systems of one sequence's addresses share:
+    # an updater command is a function of its pc, of the visible counts a store DSB sets and of
+    # the TLBIs a full DSB completes (everything else it reads is the sequence's), so alike pcs of
+    # different addresses get one object (and one digest in fingerprint.py).
+    shared = s._shared
+    acts = {t: shared.setdefault(("acts", t, eff), eff) for t in s.tlbi_leaf_kill for eff in (tlbi_effects(s, t),)}
+    completing = {t: shared.setdefault(("done", t, eff), When(Not(Applied(t)), eff)) for t, eff in acts.items()}
+    updater = []
+    for pc in range(s.end):
+        ins = s.program[pc]
+        full = ins.op == "dsb" and ins.option in FULL_DSB
+        key = ("u", pc, s.executed[pc] if ins.op == "dsb" and ins.option in STORE_DSB else None,
+               tuple(id(completing[t]) for t in s.pending[pc]) if full else None)
+        got = shared.get(key)
+        if got is None:
+            got = shared[key] = _updater(s, pc, completing)
+        updater.append(got)
     propagate = [[_propagate(s, i, n) for n in range(len(s.store_pcs[i]))] for i in range(len(s.wlocs))]
     tlbi = {}
     pending_at: dict[int, list[int]] = {}  # TLBI -> the pcs at which it is pending, in order
@@ -443,9 +460,13 @@ def build_commands(s: System) -> Commands:
         for t in s.pending[p]:
             pending_at.setdefault(t, []).append(p)
     for t in sorted(s.tlbi_leaf_kill):
-        pend = pending_at.get(t, [])
-        tlbi[t] = Command(Action(Kind.TLBI, -1, t), (), _pcs(s, pend), Not(Applied(t)), tlbi_effects(s, t), (),
-                          "tlbi-acts")
+        pend = tuple(pending_at.get(t, ()))
+        key = ("tlbi", t, id(acts[t]), pend, len(pend) == s.end + 1)
+        got = shared.get(key)
+        if got is None:
+            got = shared[key] = Command(Action(Kind.TLBI, -1, t), (), _pcs(s, list(pend)), completing[t].cond,
+                                        acts[t], (), "tlbi-acts")
+        tlbi[t] = got
     walks: dict[tuple[int, int], Group] = {}
     steps: dict[int, Group] = {}
     for ai in range(len(s.addresses)):
@@ -470,8 +491,10 @@ def build_commands(s: System) -> Commands:
     return Commands(updater, propagate, tlbi, walks, steps, evict_tlb, evict_wc, lookups, memory)
 
 
-def _updater(s: System, pc: int) -> Command:
+def _updater(s: System, pc: int, completing: dict[int, When]) -> Command:
     ins = s.program[pc]
+    if ins.op != "dsb" and not ins.is_store and pc not in s.bbm_events:
+        return Command(UPDATE, (pc,), PcIn(frozenset((pc,))), TRUE, (SetPc(pc + 1),), (), ins.op)
     effects: list[Effect] = [SetPc(pc + 1)]
     events: list[Emit] = []
     what = ins.op
@@ -481,7 +504,7 @@ def _updater(s: System, pc: int) -> Command:
         if ins.option in FULL_DSB:
             # RDDMVT step 4, RYNJCP: the issuer's DSB completes its TLBIs on every PE that they have
             # not yet acted on; then nothing is pending.
-            each: list[Effect] = [When(Not(Applied(t)), tlbi_effects(s, t)) for t in s.pending[pc]]
+            each: list[Effect] = [completing[t] for t in s.pending[pc]]
             each.append(ClearApplied())
             effects.append(EachVcpu(tuple(each)))
     elif ins.is_store:
@@ -492,7 +515,7 @@ def _updater(s: System, pc: int) -> Command:
             events.append(Emit("nt-misuse", "nt-store-l0" if desc.kind == "block" else "nt-not-block"))
     for k in range(len(s.bbm_events.get(pc, ()))):
         events.append(Emit("bbm-required", f"bbm:{pc}:{k}"))
-    return Command(Action(Kind.UPDATE), (pc,), PcIn(frozenset((pc,))), TRUE, tuple(effects), tuple(events), what)
+    return Command(UPDATE, (pc,), PcIn(frozenset((pc,))), TRUE, tuple(effects), tuple(events), what)
 
 
 def _propagate(s: System, i: int, n: int) -> Command:

@@ -24,7 +24,9 @@ from typing import Any, NamedTuple
 
 from .build import System
 from .commands import (
+    TRUE,
     Applied,
+    Command,
     MarkApplied,
     PcIn,
     SetPc,
@@ -68,13 +70,17 @@ def periods(s: System) -> list[Period]:
     member = [tuple(i for i, p in enumerate(sets) if q in p) for q in range(s.end + 1)]
     offsets = [tuple(sorted(q - t for t in s.pending[q])) for q in range(s.end + 1)]
     cut = inside  # the pcs a jump passes over: no block may start there
-    rel = [relative(u, q) for q, u in enumerate(c.updater)]
+    rel = [_updater_relative(u, q) for q, u in enumerate(c.updater)]
     trel = {t: relative(x, t) for t, x in c.tlbi.items()}
     found: list[Period] = []
     taken: set[int] = set()
+    # Moving every pc by ``length`` turns pc q's commands into those of q + length when both are
+    # the same relative to their own pcs: the pc sets holding q, the distances to its pending TLBIs,
+    # its updater command and its TLBI's command. Per pc all four as one small number.
+    ids: dict[object, int] = {}
+    key = [ids.setdefault((member[q], offsets[q], rel[q], q in trel, trel.get(q)), len(ids)) for q in range(s.end)]
     for length in range(1, MAX_LENGTH + 1):
-        ok = [q + length <= s.end and member[q] == member[q + length] and offsets[q] == offsets[q + length]
-              and _moves(rel, trel, q, length) for q in range(s.end + 1)]
+        ok = [q + length < s.end and key[q] == key[q + length] for q in range(s.end + 1)]
         q = 0
         while q <= s.end:
             if not ok[q]:
@@ -109,13 +115,15 @@ def _placed(s: System, first: int, last: int, length: int, cut: set[int]) -> Per
     return best
 
 
-def _moves(rel: list[object], trel: dict[int, object], q: int, length: int) -> bool:
-    """Moving every pc by ``length`` turns the commands of pc ``q`` into those of ``q + length``:
-    they are equal once each is written relative to its own pc."""
-    r = q + length
-    if r >= len(rel) or rel[q] != rel[r]:
-        return False
-    return trel.get(q) == trel.get(r) and (q in trel) == (r in trel)
+def _updater_relative(u: Command, q: int) -> Any:
+    """``relative(u, q)`` for the updater command at ``q``, shortened where it is on its own pc and
+    moves to the next (as almost all are): the same value for the same commands, a distinct one
+    otherwise (the leading tag tells the forms apart)."""
+    if u.when == PcIn(frozenset((q,))) and u.local == TRUE and u.effects[:1] == (SetPc(q + 1),):
+        if len(u.effects) == 1 and not u.events:
+            return ("next", relative(u.action, q), u.address)
+        return ("next+", relative(u.action, q), relative(u.effects[1:], q), relative(u.events, q), u.address)
+    return ("any", relative(u, q))
 
 
 _PLAIN: dict[type, bool] = {}  # types whose values hold no pc (returned as they are)
