@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 MAX_NAME = 80  # characters of the model part of a file name (file systems allow 255 bytes in all)
@@ -66,6 +65,8 @@ def folder_problem(folder: str) -> str | None:
     except OSError as e:
         return f"cannot create the folder {folder}: {e.strerror or e}"
     try:
+        import tempfile  # here: a start-up cost every command would pay
+
         fd, name = tempfile.mkstemp(prefix=".bbmcheck-probe-", dir=path)
         os.close(fd)
         os.unlink(name)

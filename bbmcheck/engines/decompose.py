@@ -32,7 +32,7 @@ from ..system.collapse import collapse, expand, spans
 from ..system.fingerprint import fingerprint
 from ..system.periods import periods
 from ..system.state import Action, Event, Kind
-from .base import Explored, Occurrence
+from .base import Explored, Occurrence, paused_gc
 from .explicit import Exploration
 from .layered import search
 
@@ -134,6 +134,11 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, b
                ) -> Searched:
     """The search of address ``ai``'s system (``built``, if the caller has it); traces rebuilt,
     visited set dropped."""
+    with paused_gc():
+        return _search_one(s, ai, ask, progress, built)
+
+
+def _search_one(s: System, ai: int, ask: Ask, progress: Progress | None, built: Part | None) -> Searched:
     p = built or part(s, ai)
     if not p.collapsed:
         collapse(p.system)
@@ -151,10 +156,12 @@ def search_one(s: System, ai: int, ask: Ask, progress: Progress | None = None, b
 _WHOLE: list[System] = []  # the system a forked worker inherits (set just before the pool starts)
 
 
-def _fingerprint_keeping(p: Part, built: dict[bytes, Part]) -> bytes:
-    """``p``'s fingerprint; ``p`` is kept in ``built`` if it is the first of its class (the one
-    searched), so that its system is not built twice."""
-    fp = fingerprint(p.system)
+def _fingerprint_keeping(s: System, ai: int, built: dict[bytes, Part]) -> bytes:
+    """The fingerprint of address ``ai``'s part; the part is kept in ``built`` if it is the first of
+    its class (the one searched), so that its system is not built twice."""
+    with paused_gc():
+        p = part(s, ai, collapsed=False)
+        fp = fingerprint(p.system)
     if len(built) < KEPT_PARTS:
         built.setdefault(fp, p)
     return fp
@@ -164,7 +171,8 @@ KEPT_PARTS = 64  # at most this many built systems wait for their search (memory
 
 
 def _fingerprints_of(indices: list[int]) -> list[bytes]:
-    return [fingerprint(part(_WHOLE[0], ai, collapsed=False).system) for ai in indices]
+    with paused_gc():
+        return [fingerprint(part(_WHOLE[0], ai, collapsed=False).system) for ai in indices]
 
 
 def _search_in_worker(job: tuple[int, Ask]) -> Searched:
@@ -205,7 +213,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
             chunks = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
             digests = (d for got in _until(pool.imap(_fingerprints_of, chunks), deadline) for d in got)
         else:
-            digests = (_fingerprint_keeping(part(s, ai, collapsed=False), built) for ai in range(n))
+            digests = (_fingerprint_keeping(s, ai, built) for ai in range(n))
         first: dict[bytes, int] = {}
         classes: dict[int, list[int]] = {}
         seen = 0

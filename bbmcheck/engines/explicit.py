@@ -21,7 +21,6 @@ so depths (and shortest occurrences) are those of the uncollapsed system.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any, Protocol
 from ..system.build import System
 from ..system.state import Action, Event
 from ..system.step import Machine, machine
-from .base import Explored, Occurrence
+from .base import Explored, Occurrence, paused_gc
 
 
 class Model(Protocol):
@@ -92,14 +91,9 @@ def explore(
     depth_bound: int | None = None,
 ) -> Exploration:
     model: Model = machine(s) if isinstance(s, System) else s
-    collecting = gc.isenabled()
-    gc.disable()  # the visited set holds millions of acyclic tuples: scanning them finds nothing
-    try:
+    with paused_gc():  # the visited set holds millions of acyclic tuples: scanning them finds nothing
         return _explore(model, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
                         progress=progress, record_edges=record_edges, depth_bound=depth_bound)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 Record = Callable[[list[Event], Any, Action, int, int, int], None]

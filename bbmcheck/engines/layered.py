@@ -25,7 +25,6 @@ ordering of its vCPUs: each segment is renamed onto the state it continues from)
 
 from __future__ import annotations
 
-import gc
 import heapq
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from ..system.build import System
 from ..system.periods import Period, shift_action
 from ..system.state import Action
 from ..system.step import machine
-from .base import Occurrence
+from .base import Occurrence, paused_gc
 from .explicit import Exploration, Model, admit_initial, explore, recorder
 
 _CARRIED = object()  # the parent of a carried state
@@ -150,14 +149,9 @@ def search(s: System, *, symmetry: bool = True, evictions: bool = False, max_sta
     if not s.periods or depth_bound is not None:
         return explore(s, symmetry=symmetry, evictions=evictions, max_states=max_states, timeout=timeout,
                        progress=progress, depth_bound=depth_bound)
-    collecting = gc.isenabled()
-    gc.disable()  # as explicit.explore: the visited set holds only acyclic tuples
-    try:
+    with paused_gc():  # as explicit.explore: the visited set holds only acyclic tuples
         return explore_layered(machine(s), s.periods, symmetry=symmetry, evictions=evictions,
                                max_states=max_states, timeout=timeout, progress=progress)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def explore_layered(model: Model, periods: list[Period], *, symmetry: bool, evictions: bool, max_states: int,

@@ -10,7 +10,6 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +39,15 @@ LEVEL_NAMES = tuple(level.value for level in FeatBBM)
 
 def models_dir() -> Path:
     """The bundled models: package data when installed, ``models/`` in a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "_bundled_models").is_dir():  # an installed package, unpacked (what pip installs)
+        return here / "_bundled_models"
+    from importlib import resources  # only here: importing it costs a tenth of a second's start-up budget
+
     packaged = resources.files("bbmcheck") / "_bundled_models"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent.parent / "models"
+    return here.parent / "models"
 
 
 def bundled_models() -> dict[str, Path]:

@@ -19,6 +19,7 @@ block's search is a function of the states at its start (``engines/layered.py`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any, NamedTuple
 
@@ -70,8 +71,8 @@ def periods(s: System) -> list[Period]:
     member = [tuple(i for i, p in enumerate(sets) if q in p) for q in range(s.end + 1)]
     offsets = [tuple(sorted(q - t for t in s.pending[q])) for q in range(s.end + 1)]
     cut = inside  # the pcs a jump passes over: no block may start there
-    rel = [_updater_relative(u, q) for q, u in enumerate(c.updater)]
-    trel = {t: relative(x, t) for t, x in c.tlbi.items()}
+    rel = [_kept(s, u, q, _updater_relative) for q, u in enumerate(c.updater)]
+    trel = {t: _kept(s, x, t, relative) for t, x in c.tlbi.items()}
     found: list[Period] = []
     taken: set[int] = set()
     # Moving every pc by ``length`` turns pc q's commands into those of q + length when both are
@@ -113,6 +114,15 @@ def _placed(s: System, first: int, last: int, length: int, cut: set[int]) -> Per
             if best is None or p.blocks > best.blocks:
                 best = p
     return best
+
+
+def _kept(s: System, x: Command, base: int, how: Callable[[Command, int], Any]) -> Any:
+    """``how(x, base)``, kept in the systems' shared dict beside ``x`` (commands.py interns the updater
+    and TLBI commands there, so alike addresses compute it once)."""
+    got = s._shared.get(("rel", id(x)))
+    if got is None or got[0] is not x or got[1] != base or got[2] is not how:
+        got = s._shared[("rel", id(x))] = (x, base, how, how(x, base))  # holding ``x`` keeps its id its own
+    return got[3]
 
 
 def _updater_relative(u: Command, q: int) -> Any:
