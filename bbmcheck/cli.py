@@ -118,18 +118,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Formatter(argparse.HelpFormatter):
-    """argparse's help layout, without breaking a line inside ``--no-cutoff``."""
+    """argparse's help layout, without breaking a line inside a word (``--no-cutoff``)."""
 
     def _split_lines(self, text: str, width: int) -> list[str]:
         import textwrap
 
-        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         import textwrap
 
         return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
-                             break_on_hyphens=False)
+                             break_on_hyphens=False, break_long_words=False)
 
 
 def _escape(help: str) -> str:
