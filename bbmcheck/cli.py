@@ -524,7 +524,7 @@ def recheck(folder: str, emit_obligations: bool = False) -> int:
 
 
 def _list_options(p: _Parser) -> None:
-    pass
+    """``list`` takes no arguments and no options but --help."""
 
 
 def list_models() -> int:
@@ -592,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         sys.stderr.write(terminal(e.render()) + "\n")
         code = getattr(e, "exit_code", 2)  # 4 for a forged or stale artefact (replay_itf.ForgedTrace)
-    except (KeyboardInterrupt, EOFError):
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C: end the progress line, exit as a shell does on SIGINT
         sys.stderr.write("\n")
         code = 130
     except Exception as e:
