@@ -5,33 +5,38 @@ Exit codes: 0 every claim holds, 1 a claim is refuted, 2 bad input or usage, 3 i
 (state or time cap, or a vacuous model), 4 internal error (for example a counterexample that
 failed to replay). Errors are one line ``file:line:col: error: ...`` on stderr; the command line
 itself is the file ``<command-line>``.
+
+The options are declared with the standard library's :mod:`argparse`, which also writes ``--help``;
+:func:`_parse` reads a command's arguments before argparse sees them, so that a mistake is one
+located line (argparse would print a usage block and exit). Start-up matters: ``bbmcheck verify``
+should answer a small model in under 0.2 s, so this module imports only what parsing needs and each
+command imports the library it calls.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import re
 import sys
-from enum import Enum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING
 
-import typer
-
-from .arch.config import ChoiceSpace, FeatBBM, L2Nt, NtCache, NtFault, Rmrrpw
 from .errors import InputError, did_you_mean
 from .report.escape import terminal
-from .sequences.load import bundled_models, load_model, resolve
-from .sequences.schema import Sequence
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from enum import Enum
+    from typing import NoReturn, TypeVar
+
+    from .arch.config import FeatBBM
     from .extract.extract import Extracted
+    from .sequences.schema import Sequence
     from .verify import Options
 
-E = TypeVar("E", bound=Enum)
+    E = TypeVar("E", bound=Enum)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Model checker for Arm break-before-make safety of live translation-table updates.")
+DESCRIPTION = "Model checker for Arm break-before-make safety of live translation-table updates."
+HELP = "Show this message and exit."
 
 _ARGV: list[str] = []
 CLAIM_MODES = ("model", "none")
@@ -52,6 +57,16 @@ def _argv_col(needle: str, last: bool = False) -> int:
     return found
 
 
+def _col(index: int) -> int:
+    """The column of the argument ``_ARGV[index]``."""
+    return 1 + sum(len(arg) + 1 for arg in _ARGV[:index])
+
+
+def _usage(index: int, message: str) -> InputError:
+    """A mistake in how the command line is written, located at the argument ``_ARGV[index]``."""
+    return InputError("<command-line>", 1, _col(index), message)
+
+
 def _enum(option: str, value: str, enum: type[E], both: bool = True) -> tuple[E, ...]:
     """Parse an enum option; 'both' (or 'all') means every value."""
     words = [e.value for e in enum]
@@ -65,55 +80,119 @@ def _enum(option: str, value: str, enum: type[E], both: bool = True) -> tuple[E,
                      + did_you_mean(value, words))
 
 
-@app.command()
-def verify(
-    model: Annotated[str | None, typer.Argument(help="A bundled model name (see 'bbmcheck list') or a model "
-                                                "file.")] = None,
-    level: Annotated[str | None, typer.Option(help="FEAT_BBM level: L0, L1, L2 or L2-noabort "
-                                              "(default: the model's).")] = None,
-    vcpus: Annotated[int | None, typer.Option(help="Observer vCPUs, any number from 1 (default: the model's); "
-                                              "more than the vCPU cutoff needs are answered by its search.")] = None,
-    cutoff: Annotated[bool, typer.Option(help="Answer --vcpus above the cutoff by the cutoff's smaller search "
-                                         "(--no-cutoff: search them all, at most 64).")] = True,
-    decompose: Annotated[bool, typer.Option(help="Search each representative address on its own, alike ones "
-                                            "once (--no-decompose: all together, one search).")] = True,
-    jobs: Annotated[int | None, typer.Option(help="Worker processes for the per-address searches "
-                                             "(default: one per core).")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Run the per-address searches on a Dask cluster: a "
-                                                  "scheduler address, or 'local' (needs the extra: "
-                                                  "pip install 'bbmcheck\\[cluster]').")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
-    timing: Annotated[bool, typer.Option("--timing", help="Include wall time in --json output.")] = False,
-    max_states: Annotated[int, typer.Option(help="Stop with UNKNOWN after this many states.")] = 2_000_000,
-    timeout: Annotated[float | None, typer.Option(help="Stop with UNKNOWN after this many seconds.")] = None,
-    symmetry: Annotated[bool, typer.Option(help="Treat vCPUs as interchangeable (symmetry reduction).")] = True,
-    evictions: Annotated[bool, typer.Option(help="Also explore TLB evictions (same verdicts; slower).")] = False,
-    nt_fault: Annotated[str, typer.Option(help="nT=1 use faults: always, never or both (RMRRPW).")] = "both",
-    nt_cache: Annotated[str, typer.Option(help="nT=1 entries cached as shadows: none, shadow or both.")] = "both",
-    l2_nt: Annotated[str, typer.Option(help="A level-2 PE honours or ignores nT: honours, ignores or both.")] = "both",
-    rmrrpw: Annotated[str, typer.Option(help="Reading of RMRRPW: overlap (default) or literal.")] = "overlap",
-    traces: Annotated[bool, typer.Option(help="Show counterexample step tables (with --json: embed each "
-                                         "counterexample's ITF document and steps).")] = True,
-    trace_out: Annotated[str | None, typer.Option(help="Write every counterexample into this folder.")] = None,
-    from_code: Annotated[str | None, typer.Option(help="Extract the models from this C, assembly or diff file "
-                                                  "instead (with --function and --scenario).")] = None,
-    function: Annotated[str | None, typer.Option(help="With --from-code: the function to extract.")] = None,
-    scenario: Annotated[str | None, typer.Option(help="With --from-code: the scenario file.")] = None,
-    primitives: Annotated[str | None, typer.Option(help="With --from-code: primitive map (file or bundled "
-                                                   "name).")] = None,
-    strict: Annotated[bool, typer.Option(help="With --from-code: refuse calls the primitive map does not know "
-                                         "and unknown assembly instructions (default: warn and ignore).")] = False,
-    format: Annotated[str, typer.Option(help="Trace formats for --trace-out, comma-separated: "
-                                        "itf,text,mermaid,dot,html,sarif.")] = "itf",
-    engine: Annotated[str, typer.Option(help="explicit (breadth-first search, the default) or bmc (bounded "
-                                        "model checking with z3).")] = "explicit",
-    bound: Annotated[int | None, typer.Option(help="Depth bound: BMC's unrolling (default 24), or a bound on "
-                                              "the explicit search's paths.")] = None,
-    claims: Annotated[str, typer.Option(help="model: judge the verdicts against the model's [claims] (a model "
-                                        "without that table makes none); none: report verdicts only, exit 1 "
-                                        "only on an error-severity violation.")] = "model",
-) -> int:
+class _Parser(argparse.ArgumentParser):
+    """One command's arguments and options. argparse writes the help; :func:`_parse` reads the
+    command line, and anything argparse would still object to is raised, not printed and exited on."""
+
+    def __init__(self, name: str, description: str | None) -> None:
+        super().__init__(prog=f"bbmcheck {name}", usage="%(prog)s [OPTIONS]", description=description,
+                         add_help=False, allow_abbrev=False, exit_on_error=False, formatter_class=_Formatter)
+        self.arguments: list[tuple[str, bool]] = []  # the positional arguments in order: (name, required)
+        self.numbers: dict[str, type[int] | type[float]] = {}  # options whose value is a number
+
+    def argument(self, name: str, help: str, required: bool = True) -> None:
+        self.arguments.append((name, required))
+        self.add_argument(name, nargs="?", metavar=name.upper(), help=_escape(help))
+        self.usage = "%(prog)s [OPTIONS] " + " ".join(n.upper() if r else f"[{n.upper()}]" for n, r in self.arguments)
+
+    def value(self, *names: str, help: str, metavar: str, default: object = None,
+              number: type[int] | type[float] | None = None) -> None:
+        shown = "" if default is None else f" [default: {default}]"
+        action = self.add_argument(*names, default=default, metavar=metavar, help=_escape(help + shown))
+        if number is not None:
+            self.numbers[action.dest] = number
+
+    def switch(self, name: str, help: str, default: bool) -> None:
+        """``--name`` and ``--no-name``; the last one given counts."""
+        action = self.add_argument(name, action=argparse.BooleanOptionalAction, default=default)
+        action.help = _escape(f"{help} [default: {'' if default else 'no-'}{name[2:]}]")  # ours, on every Python
+
+    def flag(self, name: str, help: str) -> None:
+        self.add_argument(name, action="store_true", help=_escape(help))
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError("<command-line>", 1, 1, message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise InputError("<command-line>", 1, 1, (message or "").strip() or f"exit status {status}")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, without breaking a line inside a word (``--no-cutoff``)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
+                             break_on_hyphens=False, break_long_words=False)
+
+
+def _escape(help: str) -> str:
+    return help.replace("%", "%%")  # argparse formats help with %
+
+
+def _verify_options(p: _Parser) -> None:
+    p.argument("model", "A bundled model name (see 'bbmcheck list') or a model file.", required=False)
+    p.value("--level", metavar="LEVEL", help="FEAT_BBM level: L0, L1, L2 or L2-noabort (default: the model's).")
+    p.value("--vcpus", metavar="N", number=int, help="Observer vCPUs, any number from 1 (default: the model's); "
+            "more than the vCPU cutoff needs are answered by its search.")
+    p.switch("--cutoff", "Answer --vcpus above the cutoff by the cutoff's smaller search (--no-cutoff: search them "
+             "all, at most 64).", default=True)
+    p.switch("--decompose", "Search each representative address on its own, alike ones once (--no-decompose: all "
+             "together, one search).", default=True)
+    p.value("--jobs", metavar="N", number=int, help="Worker processes for the per-address searches (default: one "
+            "per core).")
+    p.value("--scheduler", metavar="ADDRESS", help="Run the per-address searches on a Dask cluster: a scheduler "
+            "address, or 'local' (needs the extra: pip install 'bbmcheck[cluster]').")
+    p.flag("--json", "Print the result as JSON on stdout.")
+    p.flag("--timing", "Include wall time in --json output.")
+    p.value("--max-states", metavar="N", number=int, default=2_000_000,
+            help="Stop with UNKNOWN after this many states.")
+    p.value("--timeout", metavar="SECONDS", number=float, help="Stop with UNKNOWN after this many seconds.")
+    p.switch("--symmetry", "Treat vCPUs as interchangeable (symmetry reduction).", default=True)
+    p.switch("--evictions", "Also explore TLB evictions (same verdicts; slower).", default=False)
+    p.value("--nt-fault", metavar="WHICH", default="both", help="nT=1 use faults: always, never or both (RMRRPW).")
+    p.value("--nt-cache", metavar="WHICH", default="both", help="nT=1 entries cached as shadows: none, shadow or "
+            "both.")
+    p.value("--l2-nt", metavar="WHICH", default="both", help="A level-2 PE honours or ignores nT: honours, ignores "
+            "or both.")
+    p.value("--rmrrpw", metavar="READING", default="overlap", help="Reading of RMRRPW: overlap (default) or literal.")
+    p.switch("--traces", "Show counterexample step tables (with --json: embed each counterexample's ITF document "
+             "and steps).", default=True)
+    p.value("--trace-out", metavar="FOLDER", help="Write every counterexample into this folder.")
+    p.value("--from-code", metavar="FILE", help="Extract the models from this C, assembly or diff file instead (with "
+            "--function and --scenario).")
+    p.value("--function", metavar="NAME", help="With --from-code: the function to extract.")
+    p.value("--scenario", metavar="FILE", help="With --from-code: the scenario file.")
+    p.value("--primitives", metavar="MAP", help="With --from-code: primitive map (file or bundled name).")
+    p.switch("--strict", "With --from-code: refuse calls the primitive map does not know and unknown assembly "
+             "instructions (default: warn and ignore).", default=False)
+    p.value("--format", metavar="FORMATS", default="itf", help="Trace formats for --trace-out, comma-separated: "
+            "itf,text,mermaid,dot,html,sarif.")
+    p.value("--engine", metavar="ENGINE", default="explicit", help="explicit (breadth-first search, the default) or "
+            "bmc (bounded model checking with z3).")
+    p.value("--bound", metavar="STEPS", number=int, help="Depth bound: BMC's unrolling (default 24), or a bound on "
+            "the explicit search's paths.")
+    p.value("--claims", metavar="MODE", default="model", help="model: judge the verdicts against the model's [claims] "
+            "(a model without that table makes none); none: report verdicts only, exit 1 only on an "
+            "error-severity violation.")
+
+
+def verify(model: str | None = None, level: str | None = None, vcpus: int | None = None, cutoff: bool = True,
+           decompose: bool = True, jobs: int | None = None, scheduler: str | None = None, json: bool = False,
+           timing: bool = False, max_states: int = 2_000_000, timeout: float | None = None, symmetry: bool = True,
+           evictions: bool = False, nt_fault: str = "both", nt_cache: str = "both", l2_nt: str = "both",
+           rmrrpw: str = "overlap", traces: bool = True, trace_out: str | None = None, from_code: str | None = None,
+           function: str | None = None, scenario: str | None = None, primitives: str | None = None,
+           strict: bool = False, format: str = "itf", engine: str = "explicit", bound: int | None = None,
+           claims: str = "model") -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
+    from .arch.config import ChoiceSpace, L2Nt, NtCache, NtFault, Rmrrpw
     from .verify import Options
 
     lvl = _level(level)
@@ -185,6 +264,8 @@ def verify(
 def _level(level: str | None) -> FeatBBM | None:
     if level is None:
         return None
+    from .arch.config import FeatBBM
+
     try:
         return FeatBBM.parse(level)
     except ValueError:
@@ -195,6 +276,8 @@ def _level(level: str | None) -> FeatBBM | None:
 
 def _model_arg(model: str) -> str:
     """The model argument is part of the command line: an unknown name or a missing file is located there."""
+    from .sequences.load import resolve
+
     try:
         resolve(model)
     except InputError as e:
@@ -204,6 +287,8 @@ def _model_arg(model: str) -> str:
 
 def _load(model: str) -> Sequence:
     """Load a model; its located warnings go to stderr (they change no verdict and no exit code)."""
+    from .sequences.load import load_model
+
     seq = load_model(_model_arg(model))
     for warning in seq.warnings:
         sys.stderr.write(terminal(warning) + "\n")
@@ -268,13 +353,14 @@ def _formats(text: str, single: bool = False) -> tuple[str, ...]:
     return names
 
 
-@app.command()
-def show(
-    trace: Annotated[str, typer.Argument(help="An ITF trace file written by 'verify --trace-out'.")],
-    format: Annotated[str, typer.Option(help="text, mermaid, dot, html, sarif or itf.")] = "text",
-    graph: Annotated[bool, typer.Option(help="With --format dot: the whole explored state graph "
-                                        "(small models), the counterexample in red.")] = False,
-) -> int:
+def _show_options(p: _Parser) -> None:
+    p.argument("trace", "An ITF trace file written by 'verify --trace-out'.")
+    p.value("--format", metavar="FORMAT", default="text", help="text, mermaid, dot, html, sarif or itf.")
+    p.switch("--graph", "With --format dot: the whole explored state graph (small models), the counterexample in "
+             "red.", default=False)
+
+
+def show(trace: str, format: str = "text", graph: bool = False) -> int:
     """Render a trace (replayed first, so a stale or edited trace is refused)."""
     from .report.export import render
     from .trace.replay_itf import rerun_file
@@ -297,8 +383,11 @@ def show(
     return 0
 
 
-@app.command()
-def replay(trace: Annotated[str, typer.Argument(help="An ITF trace file.")]) -> int:
+def _replay_options(p: _Parser) -> None:
+    p.argument("trace", "An ITF trace file.")
+
+
+def replay(trace: str) -> int:
     """Re-execute every step of a trace against its model and confirm the violation (no search)."""
     from .trace.replay_itf import replay_file
 
@@ -310,17 +399,21 @@ def replay(trace: Annotated[str, typer.Argument(help="An ITF trace file.")]) -> 
     return 0
 
 
-@app.command()
-def extract(
-    code: Annotated[str, typer.Argument(help="A C file, an AArch64 assembly file (.S/.s) or a unified diff.")],
-    function: Annotated[str | None, typer.Option(help="The function (or assembly label) to extract.")] = None,
-    scenario: Annotated[str | None, typer.Option(help="Scenario file: base model, entries, values, paths.")] = None,
-    primitives: Annotated[str | None, typer.Option(help="Primitive map: a TOML file or a bundled name "
-                                                   "(linux-kvm-arm64, xen-arm, gunyah).")] = None,
-    out: Annotated[str | None, typer.Option("-o", "--out", help="Write one model file per path here.")] = None,
-    strict: Annotated[bool, typer.Option(help="Refuse calls the primitive map does not know.")] = False,
-) -> int:
+def _extract_options(p: _Parser) -> None:
+    p.argument("code", "A C file, an AArch64 assembly file (.S/.s) or a unified diff.")
+    p.value("--function", metavar="NAME", help="The function (or assembly label) to extract.")
+    p.value("--scenario", metavar="FILE", help="Scenario file: base model, entries, values, paths.")
+    p.value("--primitives", metavar="MAP", help="Primitive map: a TOML file or a bundled name (linux-kvm-arm64, "
+            "xen-arm, gunyah).")
+    p.value("-o", "--out", metavar="FOLDER", help="Write one model file per path here.")
+    p.switch("--strict", "Refuse calls the primitive map does not know.", default=False)
+
+
+def extract(code: str, function: str | None = None, scenario: str | None = None, primitives: str | None = None,
+            out: str | None = None, strict: bool = False) -> int:
     """Turn each feasible control path of a function into a model file."""
+    from pathlib import Path
+
     from .sequences.edit import to_toml
 
     models = _extract(code, function, scenario, primitives, strict)
@@ -359,20 +452,20 @@ def extract(
 EXTRACT_MARKER = "# generated by bbmcheck extract"
 
 
+def _prove_options(p: _Parser) -> None:
+    p.argument("model", "A bundled model name or a model file.")
+    p.value("-o", "--out", metavar="FOLDER", help="Certificate folder (default: proofs/NAME).")
+    p.value("--level", metavar="LEVEL", help="FEAT_BBM level (default: the model's).")
+    p.value("--timeout", metavar="SECONDS", number=float, default=300.0,
+            help="Seconds Spacer may spend per address before UNKNOWN.")
+    p.value("--jobs", metavar="N", number=int, help="Worker processes (default: one per core).")
+    p.flag("--emit-obligations", "Also write every proof obligation as an SMT-LIB2 script, for re-checking with "
+           "another solver (recheck re-derives them either way).")
+    p.flag("--json", "Print the result as JSON on stdout (the certificate is written all the same).")
 
-@app.command()
-def prove(
-    model: Annotated[str, typer.Argument(help="A bundled model name or a model file.")],
-    out: Annotated[str | None, typer.Option("-o", "--out", help="Certificate folder (default: proofs/NAME).")] = None,
-    level: Annotated[str | None, typer.Option(help="FEAT_BBM level (default: the model's).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds Spacer may spend per address before UNKNOWN.")] = 300.0,
-    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
-    emit_obligations: Annotated[bool, typer.Option("--emit-obligations", help="Also write every proof obligation "
-                                                   "as an SMT-LIB2 script, for re-checking with another "
-                                                   "solver (recheck re-derives them either way).")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (the certificate is "
-                                       "written all the same).")] = False,
-) -> int:
+
+def prove(model: str, out: str | None = None, level: str | None = None, timeout: float = 300.0,
+          jobs: int | None = None, emit_obligations: bool = False, json: bool = False) -> int:
     """Prove each property that holds for every address in the region and any number of vCPUs, and
     write a certificate (the invariants and a manifest) that recheck re-derives and z3 and cvc5
     re-check. Exits as verify does: 1 a claim is refuted, 3 UNKNOWN."""
@@ -406,13 +499,13 @@ def prove(
     return result.exit_code
 
 
-@app.command()
-def recheck(
-    folder: Annotated[str, typer.Argument(help="A certificate folder written by 'bbmcheck prove'.")],
-    emit_obligations: Annotated[bool, typer.Option("--emit-obligations", help="Once confirmed, write every "
-                                                   "obligation into the folder as an SMT-LIB2 script, for "
-                                                   "another solver.")] = False,
-) -> int:
+def _recheck_options(p: _Parser) -> None:
+    p.argument("folder", "A certificate folder written by 'bbmcheck prove'.")
+    p.flag("--emit-obligations", "Once confirmed, write every obligation into the folder as an SMT-LIB2 script, "
+           "for another solver.")
+
+
+def recheck(folder: str, emit_obligations: bool = False) -> int:
     """Re-derive a certificate's obligations from its model and invariants and re-check them with z3
     and cvc5: 0 all confirmed, 4 not confirmed (the first difference named), 3 UNKNOWN (no cvc5, or
     a solver answered unknown), 2 malformed."""
@@ -430,9 +523,14 @@ def recheck(
     return done.exit_code
 
 
-@app.command("list")
+def _list_options(p: _Parser) -> None:
+    """``list`` takes no arguments and no options but --help."""
+
+
 def list_models() -> int:
     """Show the bundled models: name, FEAT_BBM level, kind, title and claims."""
+    from .sequences.load import bundled_models, load_model
+
     rows = []
     for name, path in bundled_models().items():
         seq = load_model(str(path))
@@ -452,37 +550,181 @@ def list_models() -> int:
     return 0
 
 
+# name -> (the command, the declaration of its arguments and options), in the order --help lists them
+COMMANDS: dict[str, tuple[Callable[..., int], Callable[[_Parser], None]]] = {
+    "verify": (verify, _verify_options),
+    "show": (show, _show_options),
+    "replay": (replay, _replay_options),
+    "extract": (extract, _extract_options),
+    "prove": (prove, _prove_options),
+    "recheck": (recheck, _recheck_options),
+    "list": (list_models, _list_options),
+}
+
+
+def _parser(name: str) -> _Parser:
+    """The argparse parser of one command (built only for the command that runs)."""
+    command, declare = COMMANDS[name]
+    p = _Parser(name, command.__doc__)
+    declare(p)
+    p.flag("--help", HELP)
+    return p
+
+
+def _main_help() -> str:
+    """``bbmcheck --help``: the commands, each with its description."""
+    p = argparse.ArgumentParser(prog="bbmcheck", usage="%(prog)s [OPTIONS] COMMAND [ARGS]...",
+                                description=DESCRIPTION, add_help=False, allow_abbrev=False, formatter_class=_Formatter)
+    p.add_argument("--help", action="store_true", help=HELP)
+    group = p.add_argument_group("commands")
+    for name, (command, _) in COMMANDS.items():  # shown as a column of names and descriptions
+        group.add_argument(name, nargs="?", help=_escape(" ".join((command.__doc__ or "").split())))
+    return p.format_help()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns (and, as a script, exits with) the exit code."""
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
-    command = typer.main.get_command(app)
     try:
         _ascii_numbers(_ARGV)
-        code = command.main(args=_ARGV, prog_name="bbmcheck", standalone_mode=False)
+        code = _dispatch(_ARGV)
     except InputError as e:
         sys.stderr.write(terminal(e.render()) + "\n")
         code = getattr(e, "exit_code", 2)  # 4 for a forged or stale artefact (replay_itf.ForgedTrace)
-    except Exception as e:  # Click's usage errors (vendored by typer) carry exit_code 2
-        if hasattr(e, "format_message") and getattr(e, "exit_code", None) == 2:
-            name = getattr(e, "option_name", None) or _param_name(e)
-            col = _argv_col(name) if name else 1
-            extra = re.search(r"unexpected extra argument\S* \(([^ )]+)", e.format_message())
-            if not name and extra:  # click names extra arguments only in its message; they follow the others
-                col = _argv_col(extra.group(1), last=True)
-            sys.stderr.write(terminal(f"<command-line>:1:{col}: error: {e.format_message()}") + "\n")
-            code = 2
-        elif type(e).__name__ == "Abort":
-            code = 130
-        else:
-            if os.environ.get("BBMCHECK_DEBUG"):
-                raise
-            sys.stderr.write(f"bbmcheck: internal error: {type(e).__name__}: {terminal(str(e))} "
-                             "(set BBMCHECK_DEBUG=1 for a traceback)\n")
-            code = 4
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C: end the progress line, exit as a shell does on SIGINT
+        sys.stderr.write("\n")
+        code = 130
+    except Exception as e:
+        if os.environ.get("BBMCHECK_DEBUG"):
+            raise
+        sys.stderr.write(f"bbmcheck: internal error: {type(e).__name__}: {terminal(str(e))} "
+                         "(set BBMCHECK_DEBUG=1 for a traceback)\n")
+        code = 4
     if argv is None:
-        sys.exit(code if isinstance(code, int) else 0)
-    return code if isinstance(code, int) else 0
+        sys.exit(code)
+    return code
+
+
+def _dispatch(argv: list[str]) -> int:
+    """``bbmcheck [--help] COMMAND [ARGS]...``: run the command (or show the help) and return its exit code."""
+    k = 0
+    wants_help = False
+    while k < len(argv) and argv[k][:1] == "-" and len(argv[k]) > 1:  # options before the command
+        arg, start = argv[k], k
+        k += 1
+        if arg == "--":
+            break
+        name, eq, _ = arg.partition("=")
+        if name != "--help":  # a long option is matched against --help, a short one against nothing
+            raise _no_such_option(start, name, ["--help"]) if arg[:2] == "--" else _no_such_option(start, arg[:2], [])
+        if eq:
+            raise _usage(start, "Option '--help' does not take a value.")
+        wants_help = True
+    if wants_help or not argv:
+        sys.stdout.write(_main_help())
+        if wants_help:
+            return 0
+    if k == len(argv):
+        raise InputError("<command-line>", 1, 1, "Missing command.")
+    name = argv[k]
+    if name not in COMMANDS:
+        raise _usage(k, f"No such command {name!r}." + _possibilities(name, COMMANDS))
+    command, _ = COMMANDS[name]
+    p = _parser(name)
+    values = _parse(p, argv, k + 1)
+    if values is None:
+        sys.stdout.write(p.format_help())
+        return 0
+    return command(**values)
+
+
+def _parse(p: _Parser, argv: list[str], first: int) -> dict[str, object] | None:
+    """The keyword arguments of the command whose arguments are ``argv[first:]``, or None for ``--help``.
+
+    The rules: an option that takes a value takes the next argument whatever it looks like
+    (``--timeout -1``, ``--level --json``), or the text after ``=``; options are written whole (no
+    abbreviations); ``-o`` may carry its value (``-ofolder``); after ``--`` every argument is positional.
+    Mistakes are reported in this order, the first one only: how an option is written (unknown, missing
+    its value, a value given to a flag) in command-line order; then ``--help``; then a value that is
+    not a number, in the order the options first appear; a missing argument; extra arguments.
+    """
+    options = p._option_string_actions
+    longs = [o for o in options if o.startswith("--")]
+    flags: list[str] = []  # what argparse reads: the flags and switches (it supplies every default too)
+    texts: dict[str, str] = {}  # the options' values as written (argparse would drop a value '--')
+    at: dict[str, tuple[int, argparse.Action]] = {}  # dest -> (index of its last use, option), in first-use order
+    positional: list[int] = []  # indexes of the positional arguments
+    k = first
+    while k < len(argv):
+        arg, start = argv[k], k
+        k += 1
+        if arg == "--":
+            positional += range(k, len(argv))
+            break
+        if arg[:1] != "-" or len(arg) == 1:
+            positional.append(start)
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in longs:
+            if arg[:2] == "--":
+                raise _no_such_option(start, name, longs)
+            name, value = arg[:2], arg[2:]  # a short option (-o), its value attached (-ofolder) or not
+            if name not in options:
+                raise _no_such_option(start, name, [])
+            eq = "=" if value else ""
+        action = options[name]
+        if action.nargs == 0:  # --flag, --switch or --no-switch
+            if eq:
+                raise _usage(start, f"Option {name!r} does not take a value.")
+            flags.append(name)
+        else:
+            if not eq:
+                if k == len(argv):
+                    raise _usage(start, f"Option {name!r} requires an argument.")
+                value = argv[k]
+                k += 1
+            texts[action.dest] = value
+        at[action.dest] = (start, action)
+    if "help" in at:
+        return None
+    values: dict[str, object] = {**vars(p.parse_args(flags)), **texts}
+    del values["help"]
+    for dest, (index, action) in at.items():
+        number = p.numbers.get(dest)
+        if number is not None:
+            text = str(values[dest])
+            try:
+                values[dest] = number(text)
+            except ValueError:
+                kind = "integer" if number is int else "float"
+                raise _usage(index, f"Invalid value for '{action.option_strings[-1]}': {text!r} is not a valid "
+                                    f"{kind}.") from None
+    for n, (name, required) in enumerate(p.arguments):
+        if n < len(positional):
+            values[name] = argv[positional[n]]
+        elif required:
+            raise InputError("<command-line>", 1, 1, f"Missing argument '{name.upper()}'.")
+    extra = positional[len(p.arguments):]
+    if extra:
+        words = " ".join(argv[i] for i in extra)
+        raise _usage(extra[0], f"Got unexpected extra argument{'s' if len(extra) > 1 else ''} ({words})")
+    return values
+
+
+def _no_such_option(index: int, name: str, possible: list[str]) -> InputError:
+    return _usage(index, f"No such option {name!r}." + _possibilities(name, possible))
+
+
+def _possibilities(word: str, names: Iterable[str]) -> str:
+    """' Did you mean 'x'?' or ' (Did you mean one of: 'x', 'y'?)' for the close names, or ''."""
+    import difflib
+
+    close = sorted(difflib.get_close_matches(word, list(names)))
+    if not close:
+        return ""
+    quoted = ", ".join(repr(c) for c in close)
+    return f" Did you mean {quoted}?" if len(close) == 1 else f" (Did you mean one of: {quoted}?)"
 
 
 NUMERIC = ("--vcpus", "--jobs", "--max-states", "--timeout", "--bound")
@@ -500,9 +742,3 @@ def _ascii_numbers(argv: list[str]) -> None:
         if not value.isascii():
             raise InputError("<command-line>", 1, _argv_col(name),
                              f"invalid value for '{name}': {value!r} is not a number written in ASCII digits")
-
-
-def _param_name(e: Exception) -> str | None:
-    param = getattr(e, "param", None)
-    opts = getattr(param, "opts", None)
-    return opts[0] if opts else None

@@ -92,3 +92,42 @@ def test_installed_console_script_finds_bundled_models(tmp_path):
                           timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "tlb-conflict" in proc.stdout
+
+
+def test_help_lists_every_command_and_option(capsys):
+    code, out, err = run(capsys, "--help")
+    assert code == 0 and err == ""
+    for name in ("verify", "show", "replay", "extract", "prove", "recheck", "list"):
+        assert f"\n  {name} " in out, name
+    code, out, err = run(capsys, "verify", "--help")
+    assert code == 0 and err == "" and "usage: bbmcheck verify [OPTIONS] [MODEL]" in out
+    for option in ("--level LEVEL", "--vcpus N", "--cutoff, --no-cutoff", "--json", "--timeout SECONDS",
+                   "--max-states N", "[default: 2000000]", "--claims MODE", "the model's [claims]",
+                   "pip install 'bbmcheck[cluster]'"):
+        assert option in " ".join(out.split()), option  # however wide the terminal
+
+
+def test_no_command_shows_the_help_and_is_a_usage_error(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and "verify" in out and "recheck" in out
+    assert err == "<command-line>:1:1: error: Missing command.\n"
+
+
+def test_unknown_command_suggests_once(capsys):
+    code, out, err = run(capsys, "verfiy", "ttrem1")
+    assert code == 2 and out == ""
+    assert err == "<command-line>:1:1: error: No such command 'verfiy'. Did you mean 'verify'?\n"
+
+
+def test_cli_imports_no_library_before_a_command_runs():
+    """Start-up (issue 14): importing the CLI and answering --help or a usage error loads no command
+    line library and none of the modules a command calls."""
+    probe = ("import sys\nfrom bbmcheck.cli import main\n"
+             "codes = [main(['--help']), main(['verify', '--help']), main(['verify', '--frobnicate'])]\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click', 'rich') or m.startswith(("
+             "'bbmcheck.verify', 'bbmcheck.engines', 'bbmcheck.smt', 'bbmcheck.extract', 'bbmcheck.system', "
+             "'bbmcheck.sequences', 'bbmcheck.arch')))\n"
+             "print(codes, heavy)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[0, 0, 2] []", proc.stdout[-500:]
