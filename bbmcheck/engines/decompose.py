@@ -22,6 +22,7 @@ the full system, which checks the decomposition on every printed counterexample.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -195,10 +196,11 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
     start = time.perf_counter()
     deadline = None if timeout is None else time.monotonic() + timeout
     ask = Ask(symmetry, evictions, max_states, deadline, depth_bound)
-    import multiprocessing  # here, not at the top: a start-up cost every verify would pay
-
     workers = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
-    if multiprocessing.current_process().daemon:
+    # multiprocessing is imported only for a pool (a start-up cost every verify would pay); a process
+    # that multiprocessing started has it loaded
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.current_process().daemon:
         workers = 1  # a pool's worker (a caller's own pool, or ours) may not start processes
     n = len(s.addresses)
     pool = None
@@ -209,7 +211,7 @@ def explore_decomposed(s: System, *, symmetry: bool = True, evictions: bool = Fa
         if workers > 1 and n >= PARALLEL_FINGERPRINTS and runner is None:
             pool = _pool(s, workers)
             # small chunks for long programs: the deadline is checked between them
-            chunk = max(1, min(8, n // (8 * workers), 1000 // max(1, s.end)))
+            chunk = max(1, min(8, n // (8 * workers), 4000 // max(1, s.end)))
             chunks = [list(range(i, min(n, i + chunk))) for i in range(0, n, chunk)]
             digests = (d for got in _until(pool.imap(_fingerprints_of, chunks), deadline) for d in got)
         else:
