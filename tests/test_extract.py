@@ -50,6 +50,8 @@ FIXTURES = [
     ("gunyah_merge_l1.c", "pgtable_merge_block_l1", "gunyah", ["gunyah-merge-l1"], {"invalid-window", "tlb-conflict"}),
     ("kvm_replace_leaf.c", "stage2_split_leaf", "linux-kvm-arm64", ["kvm-split-leaf"], {"invalid-window"}),
     ("s2_bbm_block.S", "s2_bbm_block", "linux-kvm-arm64", ["asm-bbm-split"], {"invalid-window"}),
+    # the break is a call in an if condition (issue 15): dropping it made this a bbm-required violation
+    ("kvm_split_locked.c", "stage2_split_locked", "linux-kvm-arm64", ["kvm-split-locked"], {"invalid-window"}),
 ]
 
 
@@ -152,3 +154,57 @@ def test_cli_extract_file_names_are_safe_bounded_and_headers_exact(tmp_path, cap
     capsys.readouterr()
     assert main(args) == 2
     assert (tmp_path / "ttrem1.toml").read_text().startswith("my notes")
+
+
+def _paths_of(tmp_path, body: str) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Each path's conditions and calls (with the value a branch gave each, where it did)."""
+    from bbmcheck.extract.c_paths import function_paths
+    from bbmcheck.extract.source import read_source
+
+    code = tmp_path / "f.c"
+    code.write_text("int f(void)\n{\n" + body + "}\n")
+    mark = {True: "+", False: "-", None: ""}
+    return [(p.conds, [c.name + mark[c.outcome] for c in p.calls]) for p in function_paths(read_source(str(code)), "f")]
+
+
+def test_calls_in_conditions_are_made_in_order_and_short_circuit(tmp_path):
+    """``a() && b()`` calls b only where a returned true; ``||`` only where false; every call in an
+    if, a return, a switch or an expression statement is on the paths that make it."""
+    got = _paths_of(tmp_path, "    if (a(x) && b(y))\n        c(z);\n    return d(w) || e(v);\n")
+    calls = sorted(tuple(cs) for _, cs in got)
+    assert calls == sorted([
+        ("a+", "b+", "c", "d+"), ("a+", "b+", "c", "d-", "e+"), ("a+", "b+", "c", "d-", "e-"),
+        ("a-", "d+"), ("a-", "d-", "e+"), ("a-", "d-", "e-"),
+        ("a+", "b-", "d+"), ("a+", "b-", "d-", "e+"), ("a+", "b-", "d-", "e-"),
+    ])
+    assert ("a(x)", "b(y)") in [conds[:2] for conds, _ in got]
+    assert ("!(a(x))",) in [conds[:1] for conds, _ in got]
+    got = _paths_of(tmp_path, "    if (!try(p))\n        return -1;\n    go(p);\n    return 0;\n")
+    assert got == [(("!(try(p))",), ["try-"]), (("try(p)",), ["try+", "go"])]
+    got = _paths_of(tmp_path, "    switch (pick(p)) {\n    case 1: one(); break;\n    }\n")
+    assert [cs for _, cs in got] == [["pick", "one"], ["pick"]]
+    got = _paths_of(tmp_path, "    int r = ok(p) ? yes(p) : no(p);\n    if (flag)\n        end();\n")
+    assert sorted(tuple(cs) for _, cs in got) == sorted([("ok+", "yes", "end"), ("ok+", "yes"),
+                                                         ("ok-", "no", "end"), ("ok-", "no")])
+    # a condition without calls is one choice, named as before
+    assert _paths_of(tmp_path, "    if (x && y)\n        z();\n") == [(("x && y",), ["z"]), (("!(x && y)",), [])]
+
+
+def test_a_helper_that_may_fail_does_what_the_map_says_on_the_failing_path(tmp_path):
+    """[fails] gives a helper's instructions on a path where its result is false; a [fails] entry
+    needs its [primitives] one."""
+    code = tmp_path / "cas.c"
+    code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new)\n{\n    if (!cas(ptep, new))\n"
+                    "        WRITE_ONCE(*ptep, new);\n}\n")
+    scen = tmp_path / "s.toml"
+    scen.write_text('base = "split-bbm"\n[entries]\nptep = "T1[1]"\n[values]\nnew = "table T2"\n')
+    prims = tmp_path / "p.toml"
+    prims.write_text('[primitives]\ncas = ["str {entry:0}, {desc:1}"]\nWRITE_ONCE = ["str {entry:0}, {desc:1}"]\n'
+                     '[fails]\ncas = ["dsb ish"]\n')
+    models, notes = extract(str(code), "f", str(scen), primitives=str(prims), strict=True)
+    assert {m.path: m.lines for m in models} == {"!(cas(ptep, new))": ("dsb ish", "str T1[1], table T2"),
+                                                 "cas(ptep, new)": ("str T1[1], table T2",)}
+    prims.write_text('[primitives]\nWRITE_ONCE = ["str {entry:0}, {desc:1}"]\n[fails]\ncas = []\n')
+    with pytest.raises(InputError, match=r"\[fails\] 'cas' has no entry in \[primitives\]") as e:
+        extract(str(code), "f", str(scen), primitives=str(prims))
+    assert (e.value.line, e.value.col) == (4, 1)

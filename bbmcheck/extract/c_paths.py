@@ -1,6 +1,14 @@
 """Control paths through one C function (parsed with tree-sitter's C grammar): the helper calls
 each path makes, in order, and the conditions that select it (switch cases with fall-through,
-if/else). Loops and goto are refused: one path per feasible branch choice is the model."""
+if/else). Loops and goto are refused: one path per feasible branch choice is the model.
+
+A condition that calls a helper is evaluated as C does, in order and short-circuit: ``a() && b()``
+calls ``b`` only where ``a`` returned true, so it gives one path on which both were called and
+true, and two on which the condition is false (``a`` false, ``b`` not called; ``a`` true, ``b``
+false). A call whose value a branch decides records that value (``Call.outcome``), so a helper
+that may fail, such as a compare-and-swap that loses a race, has both outcomes as paths, and the
+primitive map can say what it does when it fails. The same holds for ``&&``, ``||`` and ``?:`` in a
+``return`` or an expression statement. A condition without calls is one choice, as before."""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ class Call:
     arg_nodes: tuple[Any, ...]
     row: int
     col: int
+    outcome: bool | None = None  # the value the path's branch gives the call's result (None: not decided)
 
 
 @dataclass
@@ -111,22 +120,91 @@ def _cond(node: Any) -> str:
     return _text(node)
 
 
+def _call(n: Any, outcome: bool | None = None) -> Call:
+    fn = n.child_by_field_name("function")
+    args = n.child_by_field_name("arguments")
+    nodes = tuple(a for a in args.named_children if a.type != "comment") if args is not None else ()
+    return Call(_text(fn), tuple(_text(a) for a in nodes), nodes, n.start_point[0], n.start_point[1], outcome)
+
+
 def _calls_in(node: Any) -> list[Call]:
     """Outermost calls in ``node``, in source order."""
     out: list[Call] = []
 
     def visit(n: Any) -> None:
         if n.type == "call_expression":
-            fn = n.child_by_field_name("function")
-            args = n.child_by_field_name("arguments")
-            nodes = tuple(a for a in args.named_children if a.type != "comment") if args is not None else ()
-            out.append(Call(_text(fn), tuple(_text(a) for a in nodes), nodes, n.start_point[0], n.start_point[1]))
+            out.append(_call(n))
             return
         for c in n.named_children:
             visit(c)
 
     visit(node)
     return out
+
+
+def _bare(node: Any) -> Any:
+    while node.type == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return node
+
+
+def _operator(node: Any) -> str | None:
+    op = node.child_by_field_name("operator")
+    return op.type if op is not None else None
+
+
+def _effects(node: Any, paths: list[CPath]) -> list[CPath]:
+    """``paths`` after evaluating ``node`` for its calls: in order, split where ``&&``, ``||`` or
+    ``?:`` decide whether a call happens."""
+    node = _bare(node)
+    if node.type == "call_expression":
+        for p in paths:
+            p.calls.append(_call(node))
+        return paths
+    if not _calls_in(node):
+        return paths
+    if node.type == "binary_expression" and _operator(node) in ("&&", "||"):
+        yes, no = _branch(node, paths)
+        return yes + no
+    if node.type == "conditional_expression":
+        yes, no = _branch(node.child_by_field_name("condition"), paths)
+        return (_effects(node.child_by_field_name("consequence"), yes)
+                + _effects(node.child_by_field_name("alternative"), no))
+    for c in node.named_children:
+        if c.type != "comment":
+            paths = _effects(c, paths)
+    return paths
+
+
+def _branch(node: Any, paths: list[CPath]) -> tuple[list[CPath], list[CPath]]:
+    """(paths on which condition ``node`` is true, paths on which it is false), each after the calls
+    the condition makes there (short-circuit), each with the choice in its conditions."""
+    node = _bare(node)
+    if not _calls_in(node):
+        cond = _text(node)
+        return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
+    if node.type == "unary_expression" and _operator(node) == "!":
+        yes, no = _branch(node.child_by_field_name("argument"), paths)
+        return no, yes
+    if node.type == "binary_expression" and _operator(node) == "&&":
+        yes, no = _branch(node.child_by_field_name("left"), paths)
+        yes2, no2 = _branch(node.child_by_field_name("right"), yes)
+        return yes2, no + no2
+    if node.type == "binary_expression" and _operator(node) == "||":
+        yes, no = _branch(node.child_by_field_name("left"), paths)
+        yes2, no2 = _branch(node.child_by_field_name("right"), no)
+        return yes + yes2, no2
+    cond = _text(node)
+    if node.type == "call_expression":  # the call's own value decides: each path knows it
+        yes = [p.fork(cond) for p in paths]
+        no = [p.fork(f"!({cond})") for p in paths]
+        for p in yes:
+            p.calls.append(_call(node, True))
+        for p in no:
+            p.calls.append(_call(node, False))
+        return yes, no
+    paths = _effects(node, paths)  # e.g. f(x) == 0: the calls happen, then the comparison chooses
+    return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
 
 
 def nested_calls(call: Call) -> list[Call]:
@@ -151,32 +229,28 @@ def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
     if kind == "compound_statement":
         return idle + _block(src, list(node.named_children), live)
     if kind in ("expression_statement", "declaration"):
-        calls = _calls_in(node)
-        for p in live:
-            p.calls.extend(calls)
-        return paths
+        return idle + _effects(node, live)
     if kind == "return_statement":
-        calls = _calls_in(node)
+        live = _effects(node, live)
         for p in live:
-            p.calls.extend(calls)
             p.done = True
-        return paths
+        return idle + live
     if kind == "break_statement":
         for p in live:
             p.broke = True
         return paths
     if kind == "if_statement":
-        cond = _cond(node.child_by_field_name("condition"))
         cons = node.child_by_field_name("consequence")
         alt = node.child_by_field_name("alternative")
-        yes = _stmt(src, cons, [p.fork(cond) for p in live])
-        no_paths = [p.fork(f"!({cond})") for p in live]
+        yes_paths, no_paths = _branch(node.child_by_field_name("condition"), live)
+        yes = _stmt(src, cons, yes_paths)
         if alt is not None:
             body = alt.named_children[-1] if alt.type == "else_clause" else alt
             no_paths = _stmt(src, body, no_paths)
         return idle + yes + no_paths
     if kind == "switch_statement":
         value = _cond(node.child_by_field_name("condition"))
+        live = _effects(node.child_by_field_name("condition"), live)  # its calls happen before any case
         body = node.child_by_field_name("body")
         cases = [c for c in body.named_children if c.type == "case_statement"]
         out = list(idle)

@@ -166,7 +166,11 @@ class _Expander:
             if idx < len(call.args):
                 key = f"{call.name}:{call.args[idx]}"
         if key in self.pmap.primitives:
-            return [(self.fill(t, call), call.row, call.col) for t in self.pmap.primitives[key]]
+            # on a path where a branch found the call's result false, what the map says it does then
+            lines = self.pmap.fails.get(key) if call.outcome is False else None
+            if lines is None:
+                lines = self.pmap.primitives[key]
+            return [(self.fill(t, call), call.row, call.col) for t in lines]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):

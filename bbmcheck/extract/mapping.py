@@ -95,6 +95,9 @@ class PrimitiveMap:
     primitives: dict[str, tuple[str, ...]]
     dispatch: dict[str, int]
     pure: frozenset[str]
+    # what a helper does on a path where its result is false (0, NULL): one that may fail, such as
+    # a compare-and-swap that loses a race, stores nothing there. Absent: the same as on success.
+    fails: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_primitives(name_or_path: str | None) -> PrimitiveMap:
@@ -109,22 +112,16 @@ def load_primitives(name_or_path: str | None) -> PrimitiveMap:
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
+    sections = ("primitives", "fails", "dispatch", "pure")
     for key in data:
-        if key not in ("primitives", "dispatch", "pure"):
-            raise InputError(path, *loc.key("", key), f"unknown section '{key}'"
-                             + did_you_mean(key, ("primitives", "dispatch", "pure")))
-    prims: dict[str, tuple[str, ...]] = {}
-    for key, lines in f.section("primitives", "name = [instruction lines]").items():
-        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
-            raise InputError(path, *loc.value("primitives", key), "a primitive is a list of instruction lines")
-        places = loc.array_items("primitives", key)
-        for k, line in enumerate(lines):
-            for m in re.finditer(r"\{[^}]*\}", line):
-                if not PLACEHOLDER.fullmatch(m.group(0)):
-                    chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value("primitives", key)]
-                    raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
-                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa or table, ':N')")
-        prims[key] = tuple(lines)
+        if key not in sections:
+            raise InputError(path, *loc.key("", key), f"unknown section '{key}'" + did_you_mean(key, sections))
+    prims = _lines(path, f, loc, "primitives")
+    fails = _lines(path, f, loc, "fails")
+    for key in fails:
+        if key not in prims:
+            raise InputError(path, *loc.key("fails", key), f"[fails] {key!r} has no entry in [primitives]: "
+                             "say what it does when it succeeds")
     dispatch = f.section("dispatch", "call = argument number")
     for key, n in dispatch.items():
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < 32:
@@ -139,7 +136,25 @@ def load_primitives(name_or_path: str | None) -> PrimitiveMap:
     pure = pure_section.get("names", [])
     if not isinstance(pure, list) or not all(isinstance(x, str) for x in pure):
         raise InputError(path, *loc.value("pure", "names"), "[pure] names must be a list of function names")
-    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure))
+    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails)
+
+
+def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple[str, ...]]:
+    """[section]: name = [instruction lines], each placeholder checked."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, lines in f.section(section, "name = [instruction lines]").items():
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            what = "a primitive" if section == "primitives" else f"[{section}] {key!r}"
+            raise InputError(path, *loc.value(section, key), f"{what} is a list of instruction lines")
+        places = loc.array_items(section, key)
+        for k, line in enumerate(lines):
+            for m in re.finditer(r"\{[^}]*\}", line):
+                if not PLACEHOLDER.fullmatch(m.group(0)):
+                    chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value(section, key)]
+                    raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
+                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa or table, ':N')")
+        out[key] = tuple(lines)
+    return out
 
 
 @dataclass(frozen=True)

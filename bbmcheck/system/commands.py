@@ -461,10 +461,10 @@ def build_commands(s: System) -> Commands:
             pending_at.setdefault(t, []).append(p)
     for t in sorted(s.tlbi_leaf_kill):
         pend = tuple(pending_at.get(t, ()))
-        key = ("tlbi", t, id(acts[t]), pend, len(pend) == s.end + 1)
-        got = shared.get(key)
+        tkey = ("tlbi", t, id(acts[t]), pend)
+        got = shared.get(tkey)
         if got is None:
-            got = shared[key] = Command(Action(Kind.TLBI, -1, t), (), _pcs(s, list(pend)), completing[t].cond,
+            got = shared[tkey] = Command(Action(Kind.TLBI, -1, t), (), _pcs(s, list(pend)), completing[t].cond,
                                         acts[t], (), "tlbi-acts")
         tlbi[t] = got
     walks: dict[tuple[int, int], Group] = {}
