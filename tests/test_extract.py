@@ -52,6 +52,8 @@ FIXTURES = [
     ("s2_bbm_block.S", "s2_bbm_block", "linux-kvm-arm64", ["asm-bbm-split"], {"invalid-window"}),
     # the break is a call in an if condition (issue 15): dropping it made this a bbm-required violation
     ("kvm_split_locked.c", "stage2_split_locked", "linux-kvm-arm64", ["kvm-split-locked"], {"invalid-window"}),
+    # the break and the make are static helpers of the same file, inlined (issue 15)
+    ("kvm_split_helpers.c", "stage2_split_helpers", "linux-kvm-arm64", ["kvm-split-helpers"], {"invalid-window"}),
 ]
 
 
@@ -156,21 +158,47 @@ def test_cli_extract_file_names_are_safe_bounded_and_headers_exact(tmp_path, cap
     assert (tmp_path / "ttrem1.toml").read_text().startswith("my notes")
 
 
-def _paths_of(tmp_path, body: str) -> list[tuple[tuple[str, ...], list[str]]]:
+def _paths_of(tmp_path, body: str, helpers: str = "", known=None) -> list[tuple[tuple[str, ...], list[str]]]:
     """Each path's conditions and calls (with the value a branch gave each, where it did)."""
     from bbmcheck.extract.c_paths import function_paths
     from bbmcheck.extract.source import read_source
 
     code = tmp_path / "f.c"
-    code.write_text("int f(void)\n{\n" + body + "}\n")
+    code.write_text(helpers + "int f(void)\n{\n" + body + "}\n")
     mark = {True: "+", False: "-", None: ""}
-    return [(p.conds, [c.name + mark[c.outcome] for c in p.calls]) for p in function_paths(read_source(str(code)), "f")]
+    return [(p.conds, [c.name + mark[c.outcome] + ("(" + ", ".join(c.args) + ")" if c.args else "")
+                       for c in p.calls])
+            for p in function_paths(read_source(str(code)), "f", known)]
+
+
+def test_same_file_helpers_are_inlined_with_their_arguments_and_return_values(tmp_path):
+    """A static helper's paths join the caller's, its parameters replaced by the arguments; in a
+    condition, a helper path that returns a constant goes to that branch, one that returns a
+    variable to both; a recursive helper is not inlined into itself; the map's meaning wins."""
+    helpers = ("static bool brk(int *q, int v)\n{\n    if (!cas(q, v))\n        return false;\n"
+               "    flush(q);\n    return true;\n}\n"
+               "static int any(int *q)\n{\n    int r = probe(q);\n    return r;\n}\n"
+               "static void loop(int *q)\n{\n    loop(q);\n}\n")
+    got = _paths_of(tmp_path, "    if (!brk(p->e, NEW))\n        return -1;\n    done(p->e);\n    return 0;\n", helpers,
+                    known=lambda n: False)
+    assert [cs for _, cs in got] == [["cas-(p->e, NEW)"], ["cas+(p->e, NEW)", "flush(p->e)", "done(p->e)"]]
+    assert got[1][0] == ("brk: cas(q, v)", "brk(p->e, NEW)")
+    got = _paths_of(tmp_path, "    if (any(x))\n        yes();\n", helpers, known=lambda n: False)
+    assert [cs for _, cs in got] == [["probe(x)", "yes"], ["probe(x)"]]
+    got = _paths_of(tmp_path, "    loop(x);\n", helpers, known=lambda n: False)
+    assert [cs for _, cs in got] == [["loop(x)"]]  # loop's own call to loop stays a call
+    got = _paths_of(tmp_path, "    brk(x, 1);\n", helpers, known=lambda n: n == "brk")
+    assert [cs for _, cs in got] == [["brk(x, 1)"]]
+
+
+def _names(got):
+    return [(conds, [c.split("(")[0] for c in cs]) for conds, cs in got]
 
 
 def test_calls_in_conditions_are_made_in_order_and_short_circuit(tmp_path):
     """``a() && b()`` calls b only where a returned true; ``||`` only where false; every call in an
     if, a return, a switch or an expression statement is on the paths that make it."""
-    got = _paths_of(tmp_path, "    if (a(x) && b(y))\n        c(z);\n    return d(w) || e(v);\n")
+    got = _names(_paths_of(tmp_path, "    if (a(x) && b(y))\n        c(z);\n    return d(w) || e(v);\n"))
     calls = sorted(tuple(cs) for _, cs in got)
     assert calls == sorted([
         ("a+", "b+", "c", "d+"), ("a+", "b+", "c", "d-", "e+"), ("a+", "b+", "c", "d-", "e-"),
@@ -179,15 +207,16 @@ def test_calls_in_conditions_are_made_in_order_and_short_circuit(tmp_path):
     ])
     assert ("a(x)", "b(y)") in [conds[:2] for conds, _ in got]
     assert ("!(a(x))",) in [conds[:1] for conds, _ in got]
-    got = _paths_of(tmp_path, "    if (!try(p))\n        return -1;\n    go(p);\n    return 0;\n")
+    got = _names(_paths_of(tmp_path, "    if (!try(p))\n        return -1;\n    go(p);\n    return 0;\n"))
     assert got == [(("!(try(p))",), ["try-"]), (("try(p)",), ["try+", "go"])]
-    got = _paths_of(tmp_path, "    switch (pick(p)) {\n    case 1: one(); break;\n    }\n")
+    got = _names(_paths_of(tmp_path, "    switch (pick(p)) {\n    case 1: one(); break;\n    }\n"))
     assert [cs for _, cs in got] == [["pick", "one"], ["pick"]]
-    got = _paths_of(tmp_path, "    int r = ok(p) ? yes(p) : no(p);\n    if (flag)\n        end();\n")
+    got = _names(_paths_of(tmp_path, "    int r = ok(p) ? yes(p) : no(p);\n    if (flag)\n        end();\n"))
     assert sorted(tuple(cs) for _, cs in got) == sorted([("ok+", "yes", "end"), ("ok+", "yes"),
                                                          ("ok-", "no", "end"), ("ok-", "no")])
     # a condition without calls is one choice, named as before
-    assert _paths_of(tmp_path, "    if (x && y)\n        z();\n") == [(("x && y",), ["z"]), (("!(x && y)",), [])]
+    got = _names(_paths_of(tmp_path, "    if (x && y)\n        z();\n"))
+    assert got == [(("x && y",), ["z"]), (("!(x && y)",), [])]
 
 
 def test_a_helper_that_may_fail_does_what_the_map_says_on_the_failing_path(tmp_path):

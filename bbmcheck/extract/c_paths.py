@@ -12,6 +12,8 @@ primitive map can say what it does when it fails. The same holds for ``&&``, ``|
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +36,7 @@ class CPath:
     calls: list[Call] = field(default_factory=list)
     done: bool = False  # returned
     broke: bool = False  # left the innermost switch
+    value: bool | None = None  # what it returned, where the return is a constant (true, 0, -EAGAIN, NULL)
 
     def fork(self, cond: str | None = None) -> CPath:
         return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls))
@@ -46,9 +49,13 @@ def _parser() -> Any:
     return ts.Parser(ts.Language(tsc.language()))
 
 
-def find_function(src: Source, name: str) -> Any:
+def _definitions(src: Source) -> dict[str, Any]:
+    """The file's function definitions by name (the first of a name), in one parse per file."""
+    got = _DEFINED.get(id(src))
+    if got is not None and got[0] is src:
+        return got[1]
     tree = _parser().parse(src.text.encode("utf-8"))
-    found = []
+    found: dict[str, Any] = {}
     stack = [tree.root_node]
     while stack:  # iterative: code nested thousands deep must not exhaust Python's recursion
         node = stack.pop()
@@ -57,13 +64,40 @@ def find_function(src: Source, name: str) -> Any:
             while decl is not None and decl.type != "function_declarator":
                 decl = decl.child_by_field_name("declarator")
             ident = decl.child_by_field_name("declarator") if decl is not None else None
-            if ident is not None and ident.text.decode("utf-8", errors="replace") == name:
-                found.append(node)
+            if ident is not None:
+                found.setdefault(ident.text.decode("utf-8", errors="replace"), node)
                 continue
         stack += reversed(node.children)
-    if not found:
+    _DEFINED.clear()  # one file at a time; the entry holds ``src``, so its id stays its own
+    _DEFINED[id(src)] = (src, found)
+    return found
+
+
+_DEFINED: dict[int, tuple[Source, dict[str, Any]]] = {}
+
+
+def _parameters(fn: Any) -> list[str]:
+    """The names of ``fn``'s parameters, in order ('' for one without a name)."""
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    params = decl.child_by_field_name("parameters") if decl is not None else None
+    out = []
+    for prm in params.named_children if params is not None else ():
+        if prm.type != "parameter_declaration":
+            continue
+        d = prm.child_by_field_name("declarator")
+        while d is not None and d.type != "identifier":
+            inner = d.child_by_field_name("declarator")
+            d = inner if inner is not None else next((c for c in d.named_children if c.type == "identifier"), None)
+        out.append(_text(d) if d is not None else "")
+    return out
+
+
+def find_function(src: Source, name: str) -> Any:
+    fn = _definitions(src).get(name)
+    if fn is None:
         raise src.error(0, 0, f"no function '{name}' in {src.path}")
-    fn = found[0]
     deep = _too_deep(fn)
     if deep is not None:
         raise src.error(deep.start_point[0], deep.start_point[1], f"'{name}' is nested more than {MAX_DEPTH} "
@@ -102,11 +136,102 @@ def _first_error(node: Any) -> Any:
             return node
 
 
-def function_paths(src: Source, name: str) -> list[CPath]:
+@dataclass
+class _Context:
+    """What walking one function needs: its file, the file's other functions (inlined where
+    called, unless ``known`` says the primitive map describes the call), the helpers being inlined."""
+
+    src: Source
+    known: Callable[[str], bool]
+    stack: tuple[str, ...] = ()
+    inlined: dict[str, list[CPath]] = field(default_factory=dict)
+
+
+MAX_INLINE = 8  # helpers inlined into helpers, at most this deep
+_POSTFIX = re.compile(r"[A-Za-z_]\w*(\s*(->|\.)\s*[A-Za-z_]\w*|\[[^\[\]]*\])*|\d+|0[xX][0-9a-fA-F]+")
+
+
+def function_paths(src: Source, name: str, known: Callable[[str], bool] | None = None) -> list[CPath]:
+    """The control paths of ``name``. A call to a function defined in the same file is inlined (its
+    paths, its parameters replaced by the call's arguments) unless ``known(callee)``: the primitive
+    map's meaning wins. Without ``known``, nothing is inlined."""
     fn = find_function(src, name)
+    cx = _Context(src, known or (lambda _n: True), (name,))
+    return _walk(cx, fn)
+
+
+def _walk(cx: _Context, fn: Any) -> list[CPath]:
     body = fn.child_by_field_name("body")
-    paths = _block(src, list(body.named_children), [CPath()])
-    return paths
+    return _block(cx, list(body.named_children), [CPath()])
+
+
+def _helper(cx: _Context, node: Any) -> tuple[str, Any] | None:
+    """The same-file function a call expression calls, if it is to be inlined."""
+    name = _text(node.child_by_field_name("function"))
+    if cx.known(name) or name in cx.stack or len(cx.stack) > MAX_INLINE:
+        return None
+    fn = _definitions(cx.src).get(name)
+    return (name, fn) if fn is not None else None
+
+
+def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> list[tuple[CPath, bool | None]]:
+    """Each caller path continued by each path of the helper ``fn`` (its conditions named after it,
+    its parameters replaced by the call's arguments), with the value that helper path returns."""
+    got = cx.inlined.get(name)
+    if got is None:
+        inner = replace(cx, stack=cx.stack + (name,), inlined=cx.inlined)
+        got = cx.inlined[name] = _walk(inner, fn)
+    args = node.child_by_field_name("arguments")
+    actual = [_text(a) for a in args.named_children if a.type != "comment"] if args is not None else []
+    # a name, a field of one or an element needs no parentheses wherever the parameter stood
+    subst = {prm: (a if _POSTFIX.fullmatch(a) else f"({a})")
+             for prm, a in zip(_parameters(fn), actual, strict=False) if prm and prm != a}
+    out = []
+    for p in paths:
+        for h in got:
+            q = p.fork()
+            q.conds += tuple(f"{name}: {c}" for c in h.conds)
+            q.calls += [_renamed(c, subst) for c in h.calls]
+            out.append((q, h.value))
+    return out
+
+
+def _renamed(call: Call, subst: dict[str, str]) -> Call:
+    """``call`` with the helper's parameter names replaced by the caller's arguments."""
+    if not subst:
+        return call
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, subst)) + r")\b")
+
+    def sub(text: str) -> str:
+        return pattern.sub(lambda m: subst[m.group(1)], text)
+
+    args = tuple(sub(a) for a in call.args)
+    # a changed argument's syntax tree is the helper's text: the scenario reads the new text instead
+    nodes = tuple(n if a == b else None for n, a, b in zip(call.arg_nodes, call.args, args, strict=False))
+    return replace(call, name=sub(call.name), args=args, arg_nodes=nodes)
+
+
+def _returned(node: Any) -> bool | None:
+    """The truth of a returned constant: true, false, a number, -ERRNO, NULL; else None."""
+    if node is None:
+        return None
+    node = _bare(node)
+    text = _text(node)
+    if node.type in ("true", "false"):
+        return bool(node.type == "true")
+    if text in ("NULL", "false", "true"):
+        return text == "true"
+    if node.type == "number_literal":
+        try:
+            return int(text.rstrip("uUlL"), 0) != 0
+        except ValueError:
+            return None
+    if node.type == "unary_expression" and _operator(node) == "-":
+        arg = _bare(node.child_by_field_name("argument"))
+        if arg.type == "identifier" and arg.text.decode().startswith("E"):
+            return True  # -EAGAIN and the like: a nonzero error code
+        return _returned(arg)
+    return None
 
 
 def _text(node: Any) -> str:
@@ -153,30 +278,33 @@ def _operator(node: Any) -> str | None:
     return op.type if op is not None else None
 
 
-def _effects(node: Any, paths: list[CPath]) -> list[CPath]:
+def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
     """``paths`` after evaluating ``node`` for its calls: in order, split where ``&&``, ``||`` or
-    ``?:`` decide whether a call happens."""
+    ``?:`` decide whether a call happens, and where an inlined helper has paths of its own."""
     node = _bare(node)
     if node.type == "call_expression":
+        helper = _helper(cx, node)
+        if helper is not None:
+            return [q for q, _ in _inline(cx, node, *helper, paths)]
         for p in paths:
             p.calls.append(_call(node))
         return paths
     if not _calls_in(node):
         return paths
     if node.type == "binary_expression" and _operator(node) in ("&&", "||"):
-        yes, no = _branch(node, paths)
+        yes, no = _branch(cx, node, paths)
         return yes + no
     if node.type == "conditional_expression":
-        yes, no = _branch(node.child_by_field_name("condition"), paths)
-        return (_effects(node.child_by_field_name("consequence"), yes)
-                + _effects(node.child_by_field_name("alternative"), no))
+        yes, no = _branch(cx, node.child_by_field_name("condition"), paths)
+        return (_effects(cx, node.child_by_field_name("consequence"), yes)
+                + _effects(cx, node.child_by_field_name("alternative"), no))
     for c in node.named_children:
         if c.type != "comment":
-            paths = _effects(c, paths)
+            paths = _effects(cx, c, paths)
     return paths
 
 
-def _branch(node: Any, paths: list[CPath]) -> tuple[list[CPath], list[CPath]]:
+def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], list[CPath]]:
     """(paths on which condition ``node`` is true, paths on which it is false), each after the calls
     the condition makes there (short-circuit), each with the choice in its conditions."""
     node = _bare(node)
@@ -184,17 +312,26 @@ def _branch(node: Any, paths: list[CPath]) -> tuple[list[CPath], list[CPath]]:
         cond = _text(node)
         return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
     if node.type == "unary_expression" and _operator(node) == "!":
-        yes, no = _branch(node.child_by_field_name("argument"), paths)
+        yes, no = _branch(cx, node.child_by_field_name("argument"), paths)
         return no, yes
     if node.type == "binary_expression" and _operator(node) == "&&":
-        yes, no = _branch(node.child_by_field_name("left"), paths)
-        yes2, no2 = _branch(node.child_by_field_name("right"), yes)
+        yes, no = _branch(cx, node.child_by_field_name("left"), paths)
+        yes2, no2 = _branch(cx, node.child_by_field_name("right"), yes)
         return yes2, no + no2
     if node.type == "binary_expression" and _operator(node) == "||":
-        yes, no = _branch(node.child_by_field_name("left"), paths)
-        yes2, no2 = _branch(node.child_by_field_name("right"), no)
+        yes, no = _branch(cx, node.child_by_field_name("left"), paths)
+        yes2, no2 = _branch(cx, node.child_by_field_name("right"), no)
         return yes + yes2, no2
     cond = _text(node)
+    helper = _helper(cx, node) if node.type == "call_expression" else None
+    if helper is not None:  # an inlined helper: its paths that return true, false, or either
+        yes, no = [], []
+        for q, value in _inline(cx, node, *helper, paths):
+            if value is not False:
+                yes.append(q.fork(cond))
+            if value is not True:
+                no.append(q.fork(f"!({cond})"))
+        return yes, no
     if node.type == "call_expression":  # the call's own value decides: each path knows it
         yes = [p.fork(cond) for p in paths]
         no = [p.fork(f"!({cond})") for p in paths]
@@ -203,7 +340,7 @@ def _branch(node: Any, paths: list[CPath]) -> tuple[list[CPath], list[CPath]]:
         for p in no:
             p.calls.append(_call(node, False))
         return yes, no
-    paths = _effects(node, paths)  # e.g. f(x) == 0: the calls happen, then the comparison chooses
+    paths = _effects(cx, node, paths)  # e.g. f(x) == 0: the calls happen, then the comparison chooses
     return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
 
 
@@ -214,26 +351,28 @@ def nested_calls(call: Call) -> list[Call]:
     return out
 
 
-def _block(src: Source, stmts: list[Any], paths: list[CPath]) -> list[CPath]:
+def _block(cx: _Context, stmts: list[Any], paths: list[CPath]) -> list[CPath]:
     for stmt in stmts:
-        paths = _stmt(src, stmt, paths)
+        paths = _stmt(cx, stmt, paths)
     return paths
 
 
-def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
+def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
     live = [p for p in paths if not p.done and not p.broke]
     idle = [p for p in paths if p.done or p.broke]
     kind = node.type
     if not live or kind == "comment":
         return paths
     if kind == "compound_statement":
-        return idle + _block(src, list(node.named_children), live)
+        return idle + _block(cx, list(node.named_children), live)
     if kind in ("expression_statement", "declaration"):
-        return idle + _effects(node, live)
+        return idle + _effects(cx, node, live)
     if kind == "return_statement":
-        live = _effects(node, live)
+        live = _effects(cx, node, live)
+        returns = _returned(node.named_children[0] if node.named_child_count else None)
         for p in live:
             p.done = True
+            p.value = returns
         return idle + live
     if kind == "break_statement":
         for p in live:
@@ -242,15 +381,15 @@ def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
     if kind == "if_statement":
         cons = node.child_by_field_name("consequence")
         alt = node.child_by_field_name("alternative")
-        yes_paths, no_paths = _branch(node.child_by_field_name("condition"), live)
-        yes = _stmt(src, cons, yes_paths)
+        yes_paths, no_paths = _branch(cx, node.child_by_field_name("condition"), live)
+        yes = _stmt(cx, cons, yes_paths)
         if alt is not None:
             body = alt.named_children[-1] if alt.type == "else_clause" else alt
-            no_paths = _stmt(src, body, no_paths)
+            no_paths = _stmt(cx, body, no_paths)
         return idle + yes + no_paths
     if kind == "switch_statement":
         value = _cond(node.child_by_field_name("condition"))
-        live = _effects(node.child_by_field_name("condition"), live)  # its calls happen before any case
+        live = _effects(cx, node.child_by_field_name("condition"), live)  # its calls happen before any case
         body = node.child_by_field_name("body")
         cases = [c for c in body.named_children if c.type == "case_statement"]
         out = list(idle)
@@ -262,7 +401,7 @@ def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
             entered = [p.fork(label) for p in live]
             for later in cases[i:]:
                 stmts = [c for c in later.named_children if c != later.child_by_field_name("value")]
-                entered = _block(src, stmts, entered)
+                entered = _block(cx, stmts, entered)
             for p in entered:
                 p.broke = False
             out += entered
@@ -271,9 +410,6 @@ def _stmt(src: Source, node: Any, paths: list[CPath]) -> list[CPath]:
         return out
     if kind in ("for_statement", "while_statement", "do_statement", "goto_statement", "labeled_statement"):
         row, col = node.start_point
-        raise src.error(row, col, f"{kind.replace('_statement', '')} is not supported: bbmcheck extracts "
+        raise cx.src.error(row, col, f"{kind.replace('_statement', '')} is not supported: bbmcheck extracts "
                                   "straight-line paths through switch and if/else only")
-    calls = _calls_in(node)
-    for p in live:
-        p.calls.extend(calls)
-    return paths
+    return idle + _effects(cx, node, live)

@@ -64,7 +64,8 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
     else:
         found = []
-        for p in function_paths(src, function):
+        known = pmap.knows
+        for p in function_paths(src, function, known):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)

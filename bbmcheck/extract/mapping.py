@@ -99,6 +99,10 @@ class PrimitiveMap:
     # a compare-and-swap that loses a race, stores nothing there. Absent: the same as on success.
     fails: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def knows(self, name: str) -> bool:
+        """Whether the map gives the call ``name`` a meaning (then a same-file definition is not inlined)."""
+        return name in self.primitives or name in self.dispatch or name in self.pure
+
 
 def load_primitives(name_or_path: str | None) -> PrimitiveMap:
     """A bundled map by name (default linux-kvm-arm64) or a TOML file."""
