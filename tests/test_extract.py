@@ -189,6 +189,10 @@ def test_same_file_helpers_are_inlined_with_their_arguments_and_return_values(tm
     assert [cs for _, cs in got] == [["loop(x)"]]  # loop's own call to loop stays a call
     got = _paths_of(tmp_path, "    brk(x, 1);\n", helpers, known=lambda n: n == "brk")
     assert [cs for _, cs in got] == [["brk(x, 1)"]]
+    # a helper the front end cannot walk (a loop) stays a call, as a function of another file would
+    looping = "static void fill(int *q)\n{\n    for (;;)\n        put(q);\n}\n"
+    got = _paths_of(tmp_path, "    fill(x);\n", looping, known=lambda n: False)
+    assert [cs for _, cs in got] == [["fill(x)"]]
 
 
 def _names(got):
@@ -237,3 +241,31 @@ def test_a_helper_that_may_fail_does_what_the_map_says_on_the_failing_path(tmp_p
     with pytest.raises(InputError, match=r"\[fails\] 'cas' has no entry in \[primitives\]") as e:
         extract(str(code), "f", str(scen), primitives=str(prims))
     assert (e.value.line, e.value.col) == (4, 1)
+
+
+def test_paths_whose_choices_contradict_are_dropped_and_only_those(tmp_path):
+    """A path is dropped only when its choices about the function's own values contradict (z3);
+    a value read through memory is new at every read, and a changed variable is a new value."""
+    def count(body: str, pure=lambda n: n == "valid") -> tuple[int, int]:
+        from bbmcheck.extract.c_paths import function_paths
+        from bbmcheck.extract.source import read_source
+
+        code = tmp_path / "g.c"
+        code.write_text("void g(lpae_t orig, bool removing, int x, int *p)\n{\n" + body + "}\n")
+        pruned: list[tuple[str, ...]] = []
+        paths = function_paths(read_source(str(code)), "g", None, pure, pruned)
+        return len(paths), len(pruned)
+
+    # Xen's __p2m_set_entry shape: the first branch says the entry is not valid, the second that it is
+    xen = "    if (!(valid(orig) || removing))\n        a();\n    if (valid(orig))\n        b();\n"
+    # ``||`` splits the first condition in three; of the six paths, the three where valid(orig)
+    # changes its value between the two conditions are dropped
+    assert count(xen) == (3, 3)
+    assert count(xen, pure=lambda n: False) == (6, 0)  # a call that is not pure may differ each time
+    assert count("    if (x == 1)\n        a();\n    if (x == 2)\n        b();\n") == (3, 1)
+    assert count("    if (x == 1)\n        a();\n    x = 2;\n    if (x == 1)\n        b();\n") == (4, 0)
+    assert count("    if (x)\n        a();\n    x++;\n    if (!x)\n        b();\n") == (4, 0)
+    assert count("    if (x)\n        a();\n    set(&x);\n    if (!x)\n        b();\n") == (4, 0)
+    assert count("    if (*p)\n        a();\n    if (!*p)\n        b();\n") == (4, 0)  # two reads
+    assert count("    if (x)\n        a();\n    { int x = 0;\n    if (!x)\n        b(); }\n") == (4, 0)
+    assert count("    if (x && !x)\n        a();\n") == (1, 1)

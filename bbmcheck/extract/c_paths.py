@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import InputError
 from .source import Source
 
 
@@ -37,9 +38,21 @@ class CPath:
     done: bool = False  # returned
     broke: bool = False  # left the innermost switch
     value: bool | None = None  # what it returned, where the return is a constant (true, 0, -EAGAIN, NULL)
+    # the branch choices as formulas (smt/feasible.py), and how often each variable (and, as MEM,
+    # memory) may have changed so far: a condition's atoms are keyed by those versions
+    facts: tuple[tuple[tuple[Any, ...], bool], ...] = ()
+    versions: dict[str, int] = field(default_factory=dict)
 
     def fork(self, cond: str | None = None) -> CPath:
-        return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls))
+        return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls),
+                       versions=dict(self.versions))
+
+    def bump(self, *names: str) -> None:
+        for n in names:
+            self.versions[n] = self.versions.get(n, 0) + 1
+
+
+MEM = "<memory>"  # the version of everything not held in a local variable of the function
 
 
 def _parser() -> Any:
@@ -144,43 +157,88 @@ class _Context:
     src: Source
     known: Callable[[str], bool]
     stack: tuple[str, ...] = ()
-    inlined: dict[str, list[CPath]] = field(default_factory=dict)
+    inlined: dict[str, list[CPath] | None] = field(default_factory=dict)  # None: cannot be inlined
+    pure: Callable[[str], bool] = lambda _n: False  # calls that compute a value from their arguments only
+    values: frozenset[str] = frozenset()  # the function's parameters and locals that are not pointers
+    pruned: list[tuple[str, ...]] = field(default_factory=list)  # paths whose choices contradict
+    reads: int = 0  # memory reads in conditions so far (each one its own value)
 
 
 MAX_INLINE = 8  # helpers inlined into helpers, at most this deep
 _POSTFIX = re.compile(r"[A-Za-z_]\w*(\s*(->|\.)\s*[A-Za-z_]\w*|\[[^\[\]]*\])*|\d+|0[xX][0-9a-fA-F]+")
 
 
-def function_paths(src: Source, name: str, known: Callable[[str], bool] | None = None) -> list[CPath]:
+def function_paths(src: Source, name: str, known: Callable[[str], bool] | None = None,
+                   pure: Callable[[str], bool] | None = None,
+                   pruned: list[tuple[str, ...]] | None = None) -> list[CPath]:
     """The control paths of ``name``. A call to a function defined in the same file is inlined (its
     paths, its parameters replaced by the call's arguments) unless ``known(callee)``: the primitive
-    map's meaning wins. Without ``known``, nothing is inlined."""
+    map's meaning wins. Without ``known``, nothing is inlined. A path whose branch choices
+    contradict each other is dropped (its conditions appended to ``pruned``); ``pure`` names the
+    calls whose value depends on their arguments alone (the map's [pure])."""
     fn = find_function(src, name)
-    cx = _Context(src, known or (lambda _n: True), (name,))
-    return _walk(cx, fn)
+    cx = _Context(src, known or (lambda _n: True), (name,), pure=pure or (lambda _n: False))
+    got = _walk(cx, fn)
+    if pruned is not None:
+        pruned += cx.pruned
+    return got
 
 
 def _walk(cx: _Context, fn: Any) -> list[CPath]:
+    cx = replace(cx, values=_values(fn))
     body = fn.child_by_field_name("body")
     return _block(cx, list(body.named_children), [CPath()])
 
 
+def _values(fn: Any) -> frozenset[str]:
+    """The parameters and locals of ``fn`` that hold values: declared without ``*`` or ``[]`` and
+    never passed by address. Only these are keyed by their own versions; anything else may change
+    through memory, so it is keyed by the memory's version."""
+    names: set[str] = set()
+    taken: set[str] = set()
+    stack = [fn]
+    while stack:
+        n = stack.pop()
+        if n.type in ("parameter_declaration", "declaration"):
+            for d in n.children_by_field_name("declarator"):
+                if d.type == "init_declarator":
+                    d = d.child_by_field_name("declarator")
+                if d is not None and d.type == "identifier":
+                    names.add(_text(d))
+        if n.type == "pointer_expression" and n.children and n.children[0].type == "&":
+            arg = _bare(n.child_by_field_name("argument"))
+            if arg.type == "identifier":
+                taken.add(_text(arg))
+        stack += n.children
+    return frozenset(names - taken)
+
+
 def _helper(cx: _Context, node: Any) -> tuple[str, Any] | None:
-    """The same-file function a call expression calls, if it is to be inlined."""
+    """The same-file function a call expression calls, if it is to be inlined: one whose body the
+    front end can walk (else the call stays a call, which the primitive map may know or the
+    expander reports as unknown, as for a function of another file)."""
     name = _text(node.child_by_field_name("function"))
     if cx.known(name) or name in cx.stack or len(cx.stack) > MAX_INLINE:
         return None
     fn = _definitions(cx.src).get(name)
-    return (name, fn) if fn is not None else None
+    if fn is None:
+        return None
+    if name not in cx.inlined:
+        inner = replace(cx, stack=cx.stack + (name,), inlined=cx.inlined, pruned=[])
+        try:
+            cx.inlined[name] = _walk(inner, fn)
+        except InputError:
+            cx.inlined[name] = None  # e.g. a loop: not inlined
+        else:
+            cx.pruned += inner.pruned
+    return (name, fn) if cx.inlined[name] is not None else None
 
 
 def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> list[tuple[CPath, bool | None]]:
     """Each caller path continued by each path of the helper ``fn`` (its conditions named after it,
     its parameters replaced by the call's arguments), with the value that helper path returns."""
-    got = cx.inlined.get(name)
-    if got is None:
-        inner = replace(cx, stack=cx.stack + (name,), inlined=cx.inlined)
-        got = cx.inlined[name] = _walk(inner, fn)
+    got = cx.inlined[name]
+    assert got is not None
     args = node.child_by_field_name("arguments")
     actual = [_text(a) for a in args.named_children if a.type != "comment"] if args is not None else []
     # a name, a field of one or an element needs no parentheses wherever the parameter stood
@@ -192,8 +250,152 @@ def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> 
             q = p.fork()
             q.conds += tuple(f"{name}: {c}" for c in h.conds)
             q.calls += [_renamed(c, subst) for c in h.calls]
+            q.bump(MEM, *_address_args(node))  # the helper's own choices are about its own names
             out.append((q, h.value))
     return out
+
+
+def _address_args(node: Any) -> list[str]:
+    """The variables a call may change: those given by address (``&x``), and those given by name,
+    since a call-like macro may assign its argument."""
+    args = node.child_by_field_name("arguments")
+    out = []
+    for a in args.named_children if args is not None else ():
+        a = _bare(a)
+        if a.type == "pointer_expression" and a.children and a.children[0].type == "&":
+            a = _bare(a.child_by_field_name("argument"))
+        if a.type == "identifier":
+            out.append(_text(a))
+    return out
+
+
+_WRITES = ("assignment_expression", "update_expression", "init_declarator")
+
+
+def _has(node: Any, kinds: tuple[str, ...]) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in kinds:
+            return True
+        stack += n.named_children
+    return False
+
+
+def _identifiers(node: Any) -> list[str]:
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            out.append(_text(n))
+        elif n.type == "call_expression":
+            args = n.child_by_field_name("arguments")
+            if args is not None:
+                stack.append(args)  # the function's name is not a variable
+            continue
+        stack += n.named_children
+    return out
+
+
+def _through_memory(cx: _Context, node: Any) -> bool:
+    """Whether ``node``'s value may depend on memory: a dereference, an element, a field through a
+    pointer, a call not known to be pure, or a name that is not one of the function's values."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in ("pointer_expression", "subscript_expression"):
+            return True
+        if n.type == "field_expression" and any(c.type == "->" for c in n.children):
+            return True
+        if n.type == "call_expression":
+            if not cx.pure(_text(n.child_by_field_name("function"))):
+                return True
+            args = n.child_by_field_name("arguments")
+            if args is not None:
+                stack.append(args)
+            continue
+        if n.type == "identifier" and _text(n) not in cx.values:
+            return True
+        stack += n.named_children
+    return False
+
+
+def _formula(cx: _Context, node: Any, p: CPath) -> tuple[Any, ...] | None:
+    """Condition ``node`` on path ``p`` as a formula for smt/feasible.py, or None if it calls
+    something that is not pure (its value is then not a function of what the path knows)."""
+    node = _bare(node)
+    if node.type == "unary_expression" and _operator(node) == "!":
+        inner = _formula(cx, node.child_by_field_name("argument"), p)
+        return None if inner is None else ("not", inner)
+    if node.type == "binary_expression" and _operator(node) in ("&&", "||"):
+        left = _formula(cx, node.child_by_field_name("left"), p)
+        right = _formula(cx, node.child_by_field_name("right"), p)
+        if left is None or right is None:
+            return None
+        return ("and" if _operator(node) == "&&" else "or", left, right)
+    if _has(node, _WRITES):
+        return None  # its value is not the value its variables had before
+    for c in _calls_in(node):
+        if not cx.pure(c.name):
+            return None
+    if node.type == "binary_expression" and _operator(node) in ("==", "!="):
+        left, right = _bare(node.child_by_field_name("left")), _bare(node.child_by_field_name("right"))
+        if left.type == "number_literal":
+            left, right = right, left
+        number = _number(right)
+        if number is not None:
+            eq = ("eq", _key(cx, left, p), number)
+            return eq if _operator(node) == "==" else ("not", eq)
+    return ("atom", _key(cx, node, p))
+
+
+def _number(node: Any) -> int | None:
+    if node.type != "number_literal":
+        return None
+    try:
+        return int(_text(node).rstrip("uUlL"), 0)
+    except ValueError:
+        return None
+
+
+def _key(cx: _Context, node: Any, p: CPath) -> tuple[Any, ...]:
+    """What names a value in a condition: its text and the versions of the variables it reads. A
+    value read through memory is a new one at every read (another CPU, or the hardware, may have
+    written it in between), so it is never the same as another."""
+    if _through_memory(cx, node):
+        cx.reads += 1
+        return (_text(node), "read", cx.reads)
+    names = sorted(set(_identifiers(node)))
+    return (_text(node), tuple((n, p.versions.get(n, 0)) for n in names))
+
+
+def _choose(cx: _Context, node: Any, paths: list[CPath], cond: str, truth: bool) -> list[CPath]:
+    """``paths`` forked with the choice that ``node`` is ``truth`` (``cond`` its text), without the
+    paths whose choices then contradict each other."""
+    out = []
+    for p in paths:
+        q = p.fork(cond)
+        f = _formula(cx, node, q)
+        if f is not None:
+            atoms = _atom_keys(f)
+            earlier = {k for g, _ in q.facts for k in _atom_keys(g)}
+            q.facts += ((f, truth),)
+            # a choice about atoms seen nowhere else (here or before) cannot contradict anything
+            if len(set(atoms)) < len(atoms) or not earlier.isdisjoint(atoms):
+                from ..smt.feasible import consistent  # z3 only for paths that need it
+
+                if not consistent(list(q.facts)):
+                    cx.pruned.append(q.conds)
+                    continue
+        out.append(q)
+    return out
+
+
+def _atom_keys(f: tuple[Any, ...]) -> list[object]:
+    if f[0] in ("atom", "eq"):
+        return [f[1]]
+    return [k for g in f[1:] for k in _atom_keys(g)]
 
 
 def _renamed(call: Call, subst: dict[str, str]) -> Call:
@@ -286,10 +488,33 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         helper = _helper(cx, node)
         if helper is not None:
             return [q for q, _ in _inline(cx, node, *helper, paths)]
+        changed = [] if cx.pure(_text(node.child_by_field_name("function"))) else [MEM, *_address_args(node)]
         for p in paths:
             p.calls.append(_call(node))
+            p.bump(*changed)
         return paths
-    if not _calls_in(node):
+    if node.type == "declaration":  # a declared variable is a new one (it may shadow an older one)
+        for c in node.named_children:
+            if c.type != "comment":
+                paths = _effects(cx, c, paths)
+        declared = [_text(d) for d in node.children_by_field_name("declarator") if d.type == "identifier"]
+        for p in paths:
+            p.bump(*declared)
+        return paths
+    if node.type in _WRITES:
+        # the value is computed (its calls made), then the variable, or memory, changes
+        target = node.child_by_field_name("left" if node.type == "assignment_expression" else
+                                          "argument" if node.type == "update_expression" else "declarator")
+        for c in node.named_children:
+            if c != target and c.type != "comment":
+                paths = _effects(cx, c, paths)
+        target = _bare(target) if target is not None else None
+        plain = target is not None and target.type == "identifier"
+        changed = [_text(target)] if plain else [MEM, *(_identifiers(target) if target is not None else [])]
+        for p in paths:
+            p.bump(*changed)
+        return paths
+    if not _has(node, ("call_expression", *_WRITES)):
         return paths
     if node.type == "binary_expression" and _operator(node) in ("&&", "||"):
         yes, no = _branch(cx, node, paths)
@@ -310,7 +535,8 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
     node = _bare(node)
     if not _calls_in(node):
         cond = _text(node)
-        return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
+        paths = _effects(cx, node, paths)  # an assignment in the condition changes its variable
+        return _choose(cx, node, paths, cond, True), _choose(cx, node, paths, f"!({cond})", False)
     if node.type == "unary_expression" and _operator(node) == "!":
         yes, no = _branch(cx, node.child_by_field_name("argument"), paths)
         return no, yes
@@ -333,15 +559,19 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
                 no.append(q.fork(f"!({cond})"))
         return yes, no
     if node.type == "call_expression":  # the call's own value decides: each path knows it
-        yes = [p.fork(cond) for p in paths]
-        no = [p.fork(f"!({cond})") for p in paths]
+        pure = cx.pure(_text(node.child_by_field_name("function")))
+        yes = _choose(cx, node, paths, cond, True)
+        no = _choose(cx, node, paths, f"!({cond})", False)
         for p in yes:
             p.calls.append(_call(node, True))
         for p in no:
             p.calls.append(_call(node, False))
+        if not pure:
+            for p in yes + no:
+                p.bump(MEM, *_address_args(node))
         return yes, no
     paths = _effects(cx, node, paths)  # e.g. f(x) == 0: the calls happen, then the comparison chooses
-    return [p.fork(cond) for p in paths], [p.fork(f"!({cond})") for p in paths]
+    return _choose(cx, node, paths, cond, True), _choose(cx, node, paths, f"!({cond})", False)
 
 
 def nested_calls(call: Call) -> list[Call]:

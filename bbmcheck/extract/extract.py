@@ -55,6 +55,7 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         raise InputError(scen.path, *scen.loc.string_chars(*scen.loc.value("", "base"))[0],
                          f"base: {e.message}") from None
     ctx = _Expander(src, pmap, scen, strict, warn or (lambda e: None))
+    pruned: list[tuple[str, ...]] = []
     if src.kind == "asm":
         path, direct = asm_path(src, function)
         calls = iter(path.calls)
@@ -64,13 +65,15 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
     else:
         found = []
-        known = pmap.knows
-        for p in function_paths(src, function, known):
+        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
             found.append((p.conds, body))
     models, notes = [], []
+    if pruned:
+        notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
+                     f"[{', '.join(pruned[0])}]")
     for conds, body in found:
         key = ", ".join(conds)
         if not body:
