@@ -686,11 +686,10 @@ def cfun(case_id: str, body: str, phrase: str, **kw: object) -> None:
 
 
 cfun("syntax", f"    kvm_clear_pte(ptep{MARK};", "cannot parse")
-cfun("for-loop", f"    {MARK}for (;;) {{ isb(); }}", "for is not supported")
-cfun("while-loop", f"    {MARK}while (x) isb();", "while is not supported")
-cfun("do-loop", f"    {MARK}do {{ isb(); }} while (0);", "do is not supported")
-cfun("goto", f"    {MARK}goto out;\nout:\n    isb();", "goto is not supported")
-cfun("label", f"    {MARK}again: isb();", "labeled is not supported")
+cfun("for-loop", f"    {MARK}for (;;) {{ isb(); }}", "no path leaves this for loop within 2 iterations")
+cfun("while-loop", f"    {MARK}while (1) isb();", "no path leaves this while loop")
+cfun("do-loop", f"    {MARK}do {{ isb(); }} while (1);", "no path leaves this do loop")
+cfun("goto", f"    isb();\nback:\n    {MARK}goto back;", "goto back: the label is not later in a block around the goto")
 cfun("unknown-call-strict", f"    kvm_clear_pte(ptep);\n    {MARK}my_flush(mmu);", "unknown call 'my_flush'",
      args=("--strict",))
 cfun("unknown-call-strict-verify", f"    {MARK}my_flush(mmu);\n    kvm_clear_pte(ptep);", "unknown call 'my_flush'",
@@ -754,7 +753,7 @@ FN = " static void stage2_split_leaf(kvm_pte_t *ptep, kvm_pte_t new, u64 addr, s
 diff("unknown-call-added", FN + f"+    {MARK}my_flush(mmu);\n     kvm_clear_pte(ptep);\n }}\n",
      "unknown call 'my_flush'", args=("--strict",))
 diff("syntax-added", FN + f"+    kvm_clear_pte(ptep{MARK};\n }}\n", "cannot parse")
-diff("loop-added", FN + f"+    {MARK}while (1) isb();\n }}\n", "while is not supported")
+diff("loop-added", FN + f"+    {MARK}while (1) isb();\n }}\n", "no path leaves this while loop")
 diff("no-meaning", FN + f"-    kvm_clear_pte(ptep);\n+    kvm_clear_pte({MARK}q);\n }}\n", "'q' has no meaning")
 diff("context-line-error", FN + f"     kvm_clear_pte({MARK}zz);\n+    isb();\n }}\n", "'zz' has no meaning")
 CODE_CASES.append(Code("diff-no-function", "no function 'nosuch'", kind="diff", function="nosuch",

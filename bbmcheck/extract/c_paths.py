@@ -1,6 +1,7 @@
 """Control paths through one C function (parsed with tree-sitter's C grammar): the helper calls
 each path makes, in order, and the conditions that select it (switch cases with fall-through,
-if/else). Loops and goto are refused: one path per feasible branch choice is the model.
+if/else, loops unrolled to ``LOOP_BOUND`` iterations, the bound reported, forward goto to a label
+later in an enclosing block). One path per feasible branch choice is the model.
 
 A condition that calls a helper is evaluated as C does, in order and short-circuit: ``a() && b()``
 calls ``b`` only where ``a`` returned true, so it gives one path on which both were called and
@@ -29,6 +30,9 @@ class Call:
     row: int
     col: int
     outcome: bool | None = None  # the value the path's branch gives the call's result (None: not decided)
+    # an inlined helper's call: the parameter names replaced in ``args`` (and in its nested calls),
+    # innermost helper first; ``arg_nodes`` are the helper's own syntax
+    renames: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 @dataclass
@@ -36,7 +40,11 @@ class CPath:
     conds: tuple[str, ...] = ()
     calls: list[Call] = field(default_factory=list)
     done: bool = False  # returned
-    broke: bool = False  # left the innermost switch
+    broke: bool = False  # left the innermost switch or loop
+    continued: bool = False  # went on to the next iteration of the innermost loop
+    jumping: tuple[str, int, int] | None = None  # a goto's label (and where it is) not reached yet
+    # the conditions of the paths merged into this one (same calls, same state from there on)
+    alternatives: tuple[tuple[str, ...], ...] = ()
     value: bool | None = None  # what it returned, where the return is a constant (true, 0, -EAGAIN, NULL)
     # the branch choices as formulas (smt/feasible.py), and how often each variable (and, as MEM,
     # memory) may have changed so far: a condition's atoms are keyed by those versions
@@ -44,8 +52,9 @@ class CPath:
     versions: dict[str, int] = field(default_factory=dict)
 
     def fork(self, cond: str | None = None) -> CPath:
-        return replace(self, conds=self.conds + ((cond,) if cond else ()), calls=list(self.calls),
-                       versions=dict(self.versions))
+        more = (cond,) if cond else ()
+        return replace(self, conds=self.conds + more, calls=list(self.calls), versions=dict(self.versions),
+                       alternatives=tuple(a + more for a in self.alternatives))
 
     def bump(self, *names: str) -> None:
         for n in names:
@@ -162,6 +171,8 @@ class _Context:
     values: frozenset[str] = frozenset()  # the function's parameters and locals that are not pointers
     pruned: list[tuple[str, ...]] = field(default_factory=list)  # paths whose choices contradict
     reads: int = 0  # memory reads in conditions so far (each one its own value)
+    warn: Callable[[InputError], None] = lambda _e: None  # a located warning (an assumption made)
+    acting: dict[int, tuple[Call, bool]] = field(default_factory=dict)  # whether a call gives instructions
 
 
 MAX_INLINE = 8  # helpers inlined into helpers, at most this deep
@@ -170,14 +181,16 @@ _POSTFIX = re.compile(r"[A-Za-z_]\w*(\s*(->|\.)\s*[A-Za-z_]\w*|\[[^\[\]]*\])*|\d
 
 def function_paths(src: Source, name: str, known: Callable[[str], bool] | None = None,
                    pure: Callable[[str], bool] | None = None,
-                   pruned: list[tuple[str, ...]] | None = None) -> list[CPath]:
+                   pruned: list[tuple[str, ...]] | None = None,
+                   warn: Callable[[InputError], None] | None = None) -> list[CPath]:
     """The control paths of ``name``. A call to a function defined in the same file is inlined (its
     paths, its parameters replaced by the call's arguments) unless ``known(callee)``: the primitive
     map's meaning wins. Without ``known``, nothing is inlined. A path whose branch choices
     contradict each other is dropped (its conditions appended to ``pruned``); ``pure`` names the
     calls whose value depends on their arguments alone (the map's [pure])."""
     fn = find_function(src, name)
-    cx = _Context(src, known or (lambda _n: True), (name,), pure=pure or (lambda _n: False))
+    cx = _Context(src, known or (lambda _n: True), (name,), pure=pure or (lambda _n: False),
+                  warn=warn or (lambda _e: None))
     got = _walk(cx, fn)
     if pruned is not None:
         pruned += cx.pruned
@@ -187,7 +200,13 @@ def function_paths(src: Source, name: str, known: Callable[[str], bool] | None =
 def _walk(cx: _Context, fn: Any) -> list[CPath]:
     cx = replace(cx, values=_values(fn))
     body = fn.child_by_field_name("body")
-    return _block(cx, list(body.named_children), [CPath()])
+    paths = _block(cx, list(body.named_children), [CPath()])
+    for p in paths:
+        if p.jumping is not None:
+            label, row, col = p.jumping
+            raise cx.src.error(row, col, f"goto {label}: the label is not later in a block around the goto; "
+                                         "bbmcheck follows forward jumps out of blocks only")
+    return paths
 
 
 def _values(fn: Any) -> frozenset[str]:
@@ -248,7 +267,10 @@ def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> 
     for p in paths:
         for h in got:
             q = p.fork()
-            q.conds += tuple(f"{name}: {c}" for c in h.conds)
+            mine = (q.conds, *q.alternatives)
+            theirs = [tuple(f"{name}: {c}" for c in conds) for conds in (h.conds, *h.alternatives)]
+            q.conds += theirs[0]
+            q.alternatives = tuple(a + b for a in mine for b in theirs[:MAX_ALTERNATIVES])[1:MAX_ALTERNATIVES + 1]
             q.calls += [_renamed(c, subst) for c in h.calls]
             q.bump(MEM, *_address_args(node))  # the helper's own choices are about its own names
             out.append((q, h.value))
@@ -407,10 +429,8 @@ def _renamed(call: Call, subst: dict[str, str]) -> Call:
     def sub(text: str) -> str:
         return pattern.sub(lambda m: subst[m.group(1)], text)
 
-    args = tuple(sub(a) for a in call.args)
-    # a changed argument's syntax tree is the helper's text: the scenario reads the new text instead
-    nodes = tuple(n if a == b else None for n, a, b in zip(call.arg_nodes, call.args, args, strict=False))
-    return replace(call, name=sub(call.name), args=args, arg_nodes=nodes)
+    return replace(call, name=sub(call.name), args=tuple(sub(a) for a in call.args),
+                   renames=call.renames + (tuple(sorted(subst.items())),))
 
 
 def _returned(node: Any) -> bool | None:
@@ -533,6 +553,9 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
     """(paths on which condition ``node`` is true, paths on which it is false), each after the calls
     the condition makes there (short-circuit), each with the choice in its conditions."""
     node = _bare(node)
+    constant = _returned(node) if node.type in ("number_literal", "true", "false") else None
+    if constant is not None:  # while (1), if (0): one way only
+        return (list(paths), []) if constant else ([], list(paths))
     if not _calls_in(node):
         cond = _text(node)
         paths = _effects(cx, node, paths)  # an assignment in the condition changes its variable
@@ -575,22 +598,76 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
 
 
 def nested_calls(call: Call) -> list[Call]:
+    """The calls in ``call``'s arguments, renamed as ``call`` was (an inlined helper's)."""
     out: list[Call] = []
     for node in call.arg_nodes:
         out += _calls_in(node)
+    for subst in call.renames:
+        out = [_renamed(c, dict(subst)) for c in out]
+    return out
+
+
+def same_text(call: Call, n: int) -> bool:
+    """Whether argument ``n``'s syntax tree still reads as the argument (not renamed)."""
+    return n < len(call.arg_nodes) and _text(call.arg_nodes[n]) == call.args[n]
+
+
+MAX_PATHS = 4096  # control paths one function may have
+MAX_ALTERNATIVES = 64  # conditions of merged paths kept (for the scenario's [paths]) on the one kept
+
+
+def _merged(cx: _Context, paths: list[CPath]) -> list[CPath]:
+    """``paths`` with those that made the same calls that do something and go on alike (same
+    returned value, pending jump and variable versions) kept once: the first, which keeps its
+    conditions (the others become its ``alternatives``) but forgets its branch choices (they held
+    on only some of the merged paths, so they no longer drop any path: fewer dropped, never more).
+    A call the map calls pure, with no call in its arguments, or does not know, gives no
+    instruction; the merged paths' such calls are kept on the first, so each is still reported."""
+    def acts(c: Call) -> bool:
+        got = cx.acting.get(id(c))
+        if got is None or got[0] is not c:  # the entry holds ``c``: no other call can take its id
+            got = cx.acting[id(c)] = (c, cx.known(c.name) and not (cx.pure(c.name) and not nested_calls(c)))
+        return got[1]
+
+    seen: dict[object, CPath] = {}
+    out = []
+    for p in paths:
+        key = (tuple((c.name, c.args, c.outcome, c.row, c.col) for c in p.calls if acts(c)), p.done, p.broke,
+               p.continued, p.jumping, p.value, tuple(sorted(p.versions.items())))
+        have = seen.get(key)
+        if have is None:
+            seen[key] = p
+            out.append(p)
+            continue
+        have.alternatives = (have.alternatives + (p.conds, *p.alternatives))[:MAX_ALTERNATIVES]
+        have.facts = ()
+        there = {(c.name, c.row, c.col) for c in have.calls}
+        have.calls += [c for c in p.calls if not acts(c) and (c.name, c.row, c.col) not in there]
     return out
 
 
 def _block(cx: _Context, stmts: list[Any], paths: list[CPath]) -> list[CPath]:
     for stmt in stmts:
-        paths = _stmt(cx, stmt, paths)
+        paths = _merged(cx, _stmt(cx, stmt, paths))
+        if len(paths) > MAX_PATHS:
+            row, col = stmt.start_point
+            raise cx.src.error(row, col, f"more than {MAX_PATHS} control paths by here "
+                                         f"({len(paths)}); extract a smaller function, or a caller of it "
+                                         "with the helpers it calls in the primitive map")
     return paths
 
 
 def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
-    live = [p for p in paths if not p.done and not p.broke]
-    idle = [p for p in paths if p.done or p.broke]
     kind = node.type
+    if kind == "labeled_statement":  # a forward goto's target: the paths jumping here go on from it
+        label = _text(node.child_by_field_name("label"))
+        for p in paths:
+            if p.jumping is not None and p.jumping[0] == label:
+                p.jumping = None
+        inner = [c for c in node.named_children if c != node.child_by_field_name("label")]
+        return _block(cx, inner, paths)
+    live = [p for p in paths if not (p.done or p.broke or p.continued or p.jumping)]
+    idle = [p for p in paths if p.done or p.broke or p.continued or p.jumping]
     if not live or kind == "comment":
         return paths
     if kind == "compound_statement":
@@ -608,6 +685,12 @@ def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         for p in live:
             p.broke = True
         return paths
+    if kind == "continue_statement":
+        for p in live:
+            p.continued = True
+        return paths
+    if kind in ("for_statement", "while_statement", "do_statement"):
+        return idle + _loop(cx, node, live)
     if kind == "if_statement":
         cons = node.child_by_field_name("consequence")
         alt = node.child_by_field_name("alternative")
@@ -638,8 +721,58 @@ def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         if not has_default:
             out += [p.fork(f"{value}=other") for p in live]
         return out
-    if kind in ("for_statement", "while_statement", "do_statement", "goto_statement", "labeled_statement"):
+    if kind == "goto_statement":  # skip to the label, which must come later in an enclosing block
         row, col = node.start_point
-        raise cx.src.error(row, col, f"{kind.replace('_statement', '')} is not supported: bbmcheck extracts "
-                                  "straight-line paths through switch and if/else only")
+        for p in live:
+            p.jumping = (_text(node.child_by_field_name("label")), row, col)
+        return paths
     return idle + _effects(cx, node, live)
+
+
+LOOP_BOUND = 2  # iterations of a loop a path may run
+
+
+def _loop(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
+    """A ``for``, ``while`` or ``do`` loop unrolled: the paths that leave it after at most
+    ``LOOP_BOUND`` iterations (by its condition, ``break`` or ``return``). A path that would run
+    another iteration is not followed; the warning says so, and if no path leaves, it is an error."""
+    kind = node.type
+    cond = node.child_by_field_name("condition")
+    update = node.child_by_field_name("update") if kind == "for_statement" else None
+    if kind == "for_statement":
+        init = node.child_by_field_name("initializer")
+        if init is not None:
+            paths = _stmt(cx, init, paths) if init.type == "declaration" else _effects(cx, init, paths)
+    body = node.child_by_field_name("body")
+    out: list[CPath] = []
+    running = paths
+    cut = 0
+    for i in range(LOOP_BOUND + 1):
+        if kind != "do_statement" or i > 0:
+            if cond is not None:
+                running, leave = _branch(cx, cond, running)
+                out += leave
+        if i == LOOP_BOUND or not running:
+            cut = len(running)
+            break
+        running = _stmt(cx, body, running)
+        on = []
+        for p in running:
+            if p.done or p.broke or p.jumping:
+                p.broke = False
+                out.append(p)
+            else:
+                p.continued = False
+                on.append(p)
+        running = on
+        if update is not None:
+            running = _effects(cx, update, running)
+    row, col = node.start_point
+    what = kind.replace("_statement", "")
+    if not out:
+        raise cx.src.error(row, col, f"no path leaves this {what} loop within {LOOP_BOUND} iterations: "
+                                     "bbmcheck unrolls loops that far")
+    if cut:
+        cx.warn(cx.src.error(row, col, f"{what} loop unrolled to {LOOP_BOUND} iterations: {cut} path(s) that "
+                                       "would run it again are not checked"))
+    return out

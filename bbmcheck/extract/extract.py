@@ -24,7 +24,7 @@ from ..sequences.parse_asm import parse_line
 from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
-from .c_paths import Call, function_paths, nested_calls
+from .c_paths import Call, function_paths, nested_calls, same_text
 from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
 from .source import Source, read_source
 
@@ -65,11 +65,17 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
     else:
         found = []
-        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned):
+        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
-            found.append((p.conds, body))
+            # paths that make the same calls were merged: one model for those the scenario treats
+            # alike, named after the first of them
+            groups: dict[object, tuple[str, ...]] = {}
+            for conds in (p.conds, *p.alternatives):
+                spec = scen.paths.get(", ".join(conds))
+                groups.setdefault(id(spec) if spec is not None else None, conds)
+            found += [(conds, body) for conds in groups.values()]
     models, notes = [], []
     if pruned:
         notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
@@ -193,7 +199,7 @@ class _Expander:
                 raise self.src.error(call.row, call.col, f"'{call.name}' needs argument {n + 1} for {m.group(0)}")
             arg, node = call.args[n], call.arg_nodes[n] if n < len(call.arg_nodes) else None
             row, col = (node.start_point[0], node.start_point[1]) if node is not None else (call.row, call.col)
-            if kind == "desc" and node is not None:
+            if kind == "desc" and node is not None and same_text(call, n):  # a renamed one is read as text
                 desc = self.eval_desc(node)
                 if desc is not None:
                     return desc.text()
