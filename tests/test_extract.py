@@ -323,3 +323,15 @@ def test_forward_goto_skips_to_its_label(tmp_path):
     assert ["bad-", "more+", "stop+", "unlock"] in calls  # out of the loop, past tail
     assert ["bad-", "more-", "tail", "unlock"] in calls
     assert all(cs[-1] == "unlock" for cs in calls) and len(calls) == 6
+
+
+def test_an_unknown_call_is_reported_once_whatever_the_number_of_paths(tmp_path):
+    code = tmp_path / "many.c"
+    code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new, int a, int b)\n{\n    if (a)\n        isb();\n"
+                    "    if (b)\n        isb();\n    my_flush();\n    WRITE_ONCE(*ptep, new);\n}\n")
+    scen = tmp_path / "s.toml"
+    scen.write_text('base = "split-bbm"\n[entries]\nptep = "T1[1]"\n[values]\nnew = "table T2"\n'
+                    '[paths]\n"a, b" = { skip = "not here" }\n')
+    said: list[InputError] = []
+    models, _ = extract(str(code), "f", str(scen), warn=said.append)
+    assert len(models) == 3 and [(e.line, e.col) for e in said] == [(7, 5)]

@@ -54,7 +54,7 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         assert scen.loc is not None
         raise InputError(scen.path, *scen.loc.string_chars(*scen.loc.value("", "base"))[0],
                          f"base: {e.message}") from None
-    ctx = _Expander(src, pmap, scen, strict, warn or (lambda e: None))
+    ctx = _Expander(src, pmap, scen, strict, _once(warn or (lambda e: None)))
     pruned: list[tuple[str, ...]] = []
     if src.kind == "asm":
         path, direct = asm_path(src, function)
@@ -121,6 +121,18 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         seq = replace(seq, program=placed, path=src.path)
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
     return models, notes
+
+
+def _once(warn: Warn) -> Warn:
+    """``warn``, saying each located warning once however many paths make the call it is about."""
+    said: set[tuple[str, int, int, str]] = set()
+
+    def once(e: InputError) -> None:
+        key = (e.file, e.line, e.col, e.message)
+        if key not in said:
+            said.add(key)
+            warn(e)
+    return once
 
 
 class _Placer:
