@@ -425,3 +425,33 @@ def test_dropping_contradictory_paths_never_drops_an_execution(tmp_path):
             run = tuple(_run(prog, {"x": x, "y": y, "z": z}, []))
             assert run in got, (body, (x, y, z), run, got)
     assert dropped > 20
+
+
+def test_a_user_map_extends_a_bundled_one(tmp_path):
+    """``extends`` starts from a bundled map (or a file beside): entries are added or replaced; a
+    circle, a missing map or a non-string is a located error."""
+    from bbmcheck.extract.mapping import load_primitives
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "linux-kvm-arm64"\n[primitives]\nmy_flush = ["tlbi vmalls12e1is"]\n'
+                    'isb = []\n[pure]\nnames = ["my_pure"]\n')
+    m = load_primitives(str(mine))
+    assert m.primitives["my_flush"] == ("tlbi vmalls12e1is",) and m.primitives["isb"] == ()
+    assert m.primitives["dsb"] == ("dsb {raw:0}",) and m.dispatch == {"kvm_call_hyp": 0}
+    assert "my_pure" in m.pure and "READ_ONCE" in m.pure and m.fails["stage2_try_set_pte"] == ()
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "mine.toml"\n')
+    assert load_primitives(str(child)).primitives["my_flush"] == ("tlbi vmalls12e1is",)
+    loop = tmp_path / "loop.toml"
+    loop.write_text('extends = "loop.toml"\n')
+    with pytest.raises(InputError, match="goes round in a circle") as e:
+        load_primitives(str(loop))
+    assert (e.value.file, e.value.line, e.value.col) == (str(loop), 1, 11)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "no-such-map"\n')
+    with pytest.raises(InputError, match="extends: no primitive map") as e:
+        load_primitives(str(bad))
+    assert e.value.file == str(bad)
+    bad.write_text("extends = 3\n")
+    with pytest.raises(InputError, match="names one map"):
+        load_primitives(str(bad))

@@ -104,8 +104,13 @@ class PrimitiveMap:
         return name in self.primitives or name in self.dispatch or name in self.pure
 
 
-def load_primitives(name_or_path: str | None) -> PrimitiveMap:
-    """A bundled map by name (default linux-kvm-arm64) or a TOML file."""
+MAX_EXTENDS = 4  # maps a map may extend through
+
+
+def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> PrimitiveMap:
+    """A bundled map by name (default linux-kvm-arm64) or a TOML file. A file's top-level
+    ``extends = "NAME"`` (a bundled map, or a file beside it) starts from that map: its own entries
+    are added, and replace the other's of the same name."""
     name = name_or_path or "linux-kvm-arm64"
     if name in BUNDLED_MAPS:
         path = str(resources.files("bbmcheck.extract") / "primitives" / f"{name}.toml")
@@ -116,12 +121,31 @@ def load_primitives(name_or_path: str | None) -> PrimitiveMap:
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    sections = ("primitives", "fails", "dispatch", "pure")
+    sections = ("extends", "primitives", "fails", "dispatch", "pure")
     for key in data:
         if key not in sections:
             raise InputError(path, *loc.key("", key), f"unknown section '{key}'" + did_you_mean(key, sections))
+    base = None
+    if "extends" in data:
+        parent = data["extends"]
+        where = loc.value("", "extends")
+        if not isinstance(parent, str):
+            raise InputError(path, *where, f"'extends' names one map (a bundled name or a file), not {_kind(parent)}")
+        if parent not in BUNDLED_MAPS:
+            parent = str(Path(path).parent / parent)
+        if Path(parent).resolve() in {Path(p).resolve() for p in (*_chain, path)} or len(_chain) >= MAX_EXTENDS:
+            raise InputError(path, *where, "'extends' goes round in a circle (or more than "
+                             f"{MAX_EXTENDS} maps deep)")
+        try:
+            base = load_primitives(parent, (*_chain, path))
+        except InputError as e:
+            if e.file != "<command-line>":
+                raise
+            raise InputError(path, *where, f"extends: {e.message}") from None
     prims = _lines(path, f, loc, "primitives")
     fails = _lines(path, f, loc, "fails")
+    if base is not None:
+        prims, fails = {**base.primitives, **prims}, {**base.fails, **fails}
     for key in fails:
         if key not in prims:
             raise InputError(path, *loc.key("fails", key), f"[fails] {key!r} has no entry in [primitives]: "
@@ -140,6 +164,8 @@ def load_primitives(name_or_path: str | None) -> PrimitiveMap:
     pure = pure_section.get("names", [])
     if not isinstance(pure, list) or not all(isinstance(x, str) for x in pure):
         raise InputError(path, *loc.value("pure", "names"), "[pure] names must be a list of function names")
+    if base is not None:
+        return PrimitiveMap(path, prims, {**base.dispatch, **dispatch}, base.pure | frozenset(pure), fails)
     return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails)
 
 
