@@ -455,3 +455,16 @@ def test_a_user_map_extends_a_bundled_one(tmp_path):
     bad.write_text("extends = 3\n")
     with pytest.raises(InputError, match="names one map"):
         load_primitives(str(bad))
+
+
+def test_the_kvm_map_knows_the_range_and_local_flushes(tmp_path):
+    """kvm_tlb_flush_vmid_range flushes the range's first page (a weaker flush: nothing hidden);
+    __kvm_tlb_flush_vmid_ipa_nsh is the calling PE's own IPAS2E1 and VMALLE1 with DSB NSH."""
+    code = tmp_path / "k.c"
+    code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new, u64 addr, struct kvm_s2_mmu *mmu)\n{\n"
+                    "    kvm_clear_pte(ptep);\n    kvm_tlb_flush_vmid_range(mmu, addr, PAGE_SIZE);\n"
+                    "    kvm_call_hyp(__kvm_tlb_flush_vmid_ipa_nsh, mmu, addr, 1);\n"
+                    "    smp_store_release(ptep, new);\n}\n")
+    (m,), _ = extract(str(code), "f", str(HERE / "kvm_replace_leaf.scenario.toml"), strict=True)
+    assert m.lines[1:7] == ("dsb ishst", "tlbi ipas2e1is, 0x40000000", "dsb ish", "tlbi vmalle1is", "dsb ish", "isb")
+    assert m.lines[7:13] == ("dsb nshst", "tlbi ipas2e1, 0x40000000", "dsb nsh", "tlbi vmalle1", "dsb nsh", "isb")
