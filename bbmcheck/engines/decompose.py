@@ -157,12 +157,17 @@ def _search_one(s: System, ai: int, ask: Ask, progress: Progress | None, built: 
 _WHOLE: list[System] = []  # the system a forked worker inherits (set just before the pool starts)
 
 
+def _fingerprinted(s: System, ai: int) -> tuple[Part, bytes]:
+    """Address ``ai``'s part, uncollapsed, and its fingerprint."""
+    with paused_gc():
+        p = part(s, ai, collapsed=False)
+        return p, fingerprint(p.system)
+
+
 def _fingerprint_keeping(s: System, ai: int, built: dict[bytes, Part]) -> bytes:
     """The fingerprint of address ``ai``'s part; the part is kept in ``built`` if it is the first of
     its class (the one searched), so that its system is not built twice."""
-    with paused_gc():
-        p = part(s, ai, collapsed=False)
-        fp = fingerprint(p.system)
+    p, fp = _fingerprinted(s, ai)
     if len(built) < KEPT_PARTS:
         built.setdefault(fp, p)
     return fp
@@ -172,8 +177,7 @@ KEPT_PARTS = 64  # at most this many built systems wait for their search (memory
 
 
 def _fingerprints_of(indices: list[int]) -> list[bytes]:
-    with paused_gc():
-        return [fingerprint(part(_WHOLE[0], ai, collapsed=False).system) for ai in indices]
+    return [_fingerprinted(_WHOLE[0], ai)[1] for ai in indices]
 
 
 def _search_in_worker(job: tuple[int, Ask]) -> Searched:

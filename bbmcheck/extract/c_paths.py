@@ -444,10 +444,8 @@ def _returned(node: Any) -> bool | None:
     if text in ("NULL", "false", "true"):
         return text == "true"
     if node.type == "number_literal":
-        try:
-            return int(text.rstrip("uUlL"), 0) != 0
-        except ValueError:
-            return None
+        number = _number(node)
+        return None if number is None else number != 0
     if node.type == "unary_expression" and _operator(node) == "-":
         arg = _bare(node.child_by_field_name("argument"))
         if arg.type == "identifier" and arg.text.decode().startswith("E"):
