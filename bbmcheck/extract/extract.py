@@ -25,7 +25,7 @@ from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
 from .c_paths import Call, function_paths, nested_calls, same_text
-from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
+from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, expand_lines, load_primitives, load_scenario, set_bit
 from .source import Source, read_source
 
 
@@ -65,7 +65,8 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
     else:
         found = []
-        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn):
+        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn,
+                                entry_types=pmap.entry_types):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
@@ -192,7 +193,7 @@ class _Expander:
             lines = self.pmap.fails.get(key) if call.outcome is False else None
             if lines is None:
                 lines = self.pmap.primitives[key]
-            return [(self.fill(t, call), call.row, call.col) for t in lines]
+            return [(t, call.row, call.col) for t in expand_lines(lines, lambda t: self.fill(t, call))]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):
