@@ -307,8 +307,16 @@ def _extract(code: str, function: str | None, scenario: str | None, primitives: 
     def warn(e: InputError) -> None:
         sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 
+    if primitives is None:  # the bundled map that knows most of the function's calls, and why
+        from .extract.choose import choose_map
+        from .extract.source import read_source
+
+        primitives, chosen = choose_map(read_source(code), function)
+        notes_first = [chosen]
+    else:
+        notes_first = []
     models, notes = extract(code, function, scenario, primitives=primitives, strict=strict, warn=warn)
-    for note in notes:
+    for note in notes_first + notes:
         sys.stderr.write(f"bbmcheck: {note}\n")
     return models
 
@@ -404,7 +412,7 @@ def _extract_options(p: _Parser) -> None:
     p.value("--function", metavar="NAME", help="The function (or assembly label) to extract.")
     p.value("--scenario", metavar="FILE", help="Scenario file: base model, entries, values, paths.")
     p.value("--primitives", metavar="MAP", help="Primitive map: a TOML file or a bundled name (linux-kvm-arm64, "
-            "xen-arm, gunyah).")
+            "xen-arm, gunyah, linux-arm64-mm, hafnium; default: the one that knows most of the function's calls).")
     p.value("-o", "--out", metavar="FOLDER", help="Write one model file per path here.")
     p.switch("--strict", "Refuse calls the primitive map does not know.", default=False)
 
