@@ -205,3 +205,12 @@ def test_a_tie_or_nothing_known_asks_for_primitives(tmp_path, capsys):
     assert main(["extract", str(HERE / "hafnium_replace.c"), "--function", "replace_entry", "--scenario", scen,
                  "-o", str(tmp_path / "out")]) == 0
     assert "bbmcheck: primitive map hafnium chosen: it knows" in capsys.readouterr().err
+
+
+def test_a_condition_that_assigns_without_calls_and_a_cast_written_like_a_call(tmp_path):
+    """``(b &= 2)`` in a ``&&`` without calls once recursed forever (a traceback on Gunyah's
+    pgtable.c); ``(u64)(a)`` parses as a call of ``(u64)`` and is a value, not an unknown call."""
+    code = ("int f(int a, int b)\n{\n    if ((a >= 1) && (b &= 2))\n        g((u64)(a));\n"
+            "    return (a > 0) && (b += 1);\n}\n")
+    runs, said = _calls(tmp_path, code, types=frozenset(), known=lambda n: n == "g")
+    assert sorted(runs) == [[], [("g", ("(u64)(a)",))]] and said == []

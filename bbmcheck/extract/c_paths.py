@@ -332,7 +332,11 @@ def _silent(cx: _Context, name: str) -> bool:
     """A macro-table call that computes a value (BIT, container_of ...) the map does not name: no call."""
     from .macros import PURE
 
-    return name in PURE and name not in cx.keep
+    return name in PURE and name not in cx.keep or _CAST.fullmatch(name) is not None
+
+
+# "(u64)(x)" parses as a call of "(u64)": a cast to a type name, a value
+_CAST = re.compile(r"\(\s*[A-Za-z_]\w*\s*\)")
 
 
 def _bug(cx: _Context, node: Any) -> Any:
@@ -774,7 +778,7 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
         return (list(paths), []) if constant else ([], list(paths))
     if not _calls_in(node):
         cond = _text(node)
-        paths = _effects(cx, node, paths)  # an assignment in the condition changes its variable
+        paths = _bump_writes(node, paths)  # an assignment in the condition changes its variable
         return _choose(cx, node, paths, cond, True), _choose(cx, node, paths, f"!({cond})", False)
     if node.type == "unary_expression" and _operator(node) == "!":
         yes, no = _branch(cx, node.child_by_field_name("argument"), paths)
@@ -814,13 +818,36 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
     return _choose(cx, node, paths, cond, True), _choose(cx, node, paths, f"!({cond})", False)
 
 
+def _bump_writes(node: Any, paths: list[CPath]) -> list[CPath]:
+    """``paths`` after the assignments and increments in ``node``, a condition without calls: each
+    written variable (or memory) is a new value, whichever way ``&&`` and ``||`` went (a new
+    version only keeps a path that pruning could drop: fewer dropped, never more). Not through
+    ``_effects``, which would hand a ``&&`` back to ``_branch``."""
+    stack = [node]
+    changed: list[str] = []
+    while stack:
+        n = stack.pop()
+        if n.type in _WRITES:
+            target = n.child_by_field_name("left" if n.type == "assignment_expression" else
+                                           "argument" if n.type == "update_expression" else "declarator")
+            target = _bare(target) if target is not None else None
+            if target is not None and target.type == "identifier":
+                changed.append(_text(target))
+            else:
+                changed += [MEM, *(_identifiers(target) if target is not None else [])]
+        stack += n.named_children
+    for p in paths:
+        p.bump(*changed)
+    return paths
+
+
 def nested_calls(call: Call) -> list[Call]:
     """The calls in ``call``'s arguments, renamed as ``call`` was (an inlined helper's)."""
     from .macros import PURE
 
     out: list[Call] = []
     for node in call.arg_nodes:
-        out += [c for c in _calls_in(node) if c.name not in PURE]  # BIT, container_of: values
+        out += [c for c in _calls_in(node) if c.name not in PURE and not _CAST.fullmatch(c.name)]  # values
     for subst in call.renames:
         out = [_renamed(c, dict(subst)) for c in out]
     return out
