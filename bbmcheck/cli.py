@@ -301,9 +301,6 @@ def _extract(code: str, function: str | None, scenario: str | None, primitives: 
 
     if function is None:
         raise _opt_error("--function", "--function NAME is needed: which function to extract")
-    if scenario is None:
-        raise _opt_error("--scenario", "--scenario FILE is needed: it says which table entry each pointer names, "
-                         "which descriptor each value is, and the level of each path")
     def warn(e: InputError) -> None:
         sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 

@@ -100,8 +100,9 @@ def test_bad_input(tmp_path, capsys):
     scen = str(HERE / "ttrem-coalesce.scenario.toml")
     err = one_error(capsys, ["extract", seed_patch(), "--function", "no_such_fn", "--scenario", scen])
     assert ": error: no function 'no_such_fn'" in err
-    err = one_error(capsys, ["extract", seed_patch(), "--function", "stage2_coalesce_tables_into_block"])
-    assert err.startswith("<command-line>:1:1: error: --scenario FILE is needed")
+    asm = str(HERE / "s2_bbm_block.S")  # assembly has no default scenario: registers name nothing
+    err = one_error(capsys, ["extract", asm, "--function", "s2_bbm_block"])
+    assert err.startswith(f"{asm}:1:1: error: assembly needs --scenario FILE")
     broken = tmp_path / "broken.c"
     broken.write_text("static void f(int *p)\n{\n    WRITE_ONCE(*p, ;\n}\n")
     err = one_error(capsys, ["extract", str(broken), "--function", "f", "--scenario", scen])

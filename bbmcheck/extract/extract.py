@@ -24,7 +24,7 @@ from ..sequences.parse_asm import parse_line
 from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
-from .c_paths import Call, function_paths, nested_calls, same_text
+from .c_paths import Call, find_function, function_paths, nested_calls, same_text
 from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
 from .source import Source, read_source
 
@@ -40,11 +40,13 @@ class Extracted:
 Warn = Callable[[InputError], None]
 
 
-def extract(code: str, function: str, scenario: str, *, primitives: str | None = None, strict: bool = False,
+def extract(code: str, function: str, scenario: str | None, *, primitives: str | None = None, strict: bool = False,
             warn: Warn | None = None) -> tuple[list[Extracted], list[str]]:
     """(models, notes): one model per path that does anything, notes for paths that do nothing."""
     src = read_source(code)
     pmap = load_primitives(primitives)
+    if scenario is None:
+        return _extract_default(src, code, function, pmap, strict, _once(warn or (lambda e: None)))
     scen = load_scenario(scenario)
     try:
         base = load_model(scen.base)
@@ -78,48 +80,130 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
             found += [(conds, body) for conds in groups.values()]
     models, notes = [], []
     if pruned:
-        notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
-                     f"[{', '.join(pruned[0])}]")
+        notes.append(_pruned_note(pruned))
     for conds, body in found:
         key = ", ".join(conds)
         if not body:
             notes.append(f"path [{key}] makes no page-table update; no model")
             continue
-        for line, row, col in body:
-            fline, fcol = src.where(row, col)
-            parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
         spec = scen.paths.get(key)
         if spec is not None and spec.skip:
             notes.append(f"path [{key}] skipped: {spec.skip}")
             continue
         name = (spec.name if spec and spec.name else f"{function}[{key}]" if key else function)
         level = spec.level if spec and spec.level else base.level.value
-        program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
-        text = to_toml(base, program, name=name, level=level, title=f"{function} [{key or 'only path'}]",
-                       source=f"extracted from {code}" + (f" ({key})" if key else ""),
-                       claims={}, expect="claims-hold")
-        gen = f"<extracted:{name}>"
-        place = _Placer(src, scen, spec, key, gen, text, body)
-        try:
-            seq = load_text(text, gen, default_name=name)
-        except InputError as e:
-            raise place(e) from None
-        # report lines where they were written: the function's in the code, the context's in the scenario
+        seq = _model(src, scen, spec, key, body, base, name=name, level=level, code=code,
+                     title=f"{function} [{key or 'only path'}]",
+                     source=f"extracted from {code}" + (f" ({key})" if key else ""), claims={})
+        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
+    return models, notes
+
+
+def _pruned_note(pruned: list[tuple[str, ...]]) -> str:
+    return (f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
+            f"[{', '.join(pruned[0])}]")
+
+
+def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[str, int, int]], base: Sequence, *,
+           name: str, level: str, code: str, title: str, source: str, claims: dict[str, str]) -> Sequence:
+    """One path's model: the scenario's prologue, the path's instructions and the epilogue, on the
+    base model's tables, every line checked and placed where it was written."""
+    for line, row, col in body:
+        fline, fcol = src.where(row, col)
+        parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
+    program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
+    text = to_toml(base, program, name=name, level=level, title=title, source=source, claims=claims,
+                   expect="claims-hold")
+    gen = f"<extracted:{name}>"
+    place = _Placer(src, scen, spec, key, gen, text, body)
+    try:
+        seq = load_text(text, gen, default_name=name)
+    except InputError as e:
+        raise place(e) from None
+    # report lines where they were written: the function's in the code, the context's in the scenario
+    context_at = getattr(scen, "context_at", None)  # the default scenario's: in the code
+    if context_at is not None:
+        places = [context_at] * len(scen.prologue) + [src.where(r, c) for _, r, c in body] + [
+            context_at] * len(scen.epilogue)
+    else:
         places = [place.scenario_line(scen.prologue_at[k], 0) for k in range(len(scen.prologue))] + [
             src.where(r, c) for _, r, c in body] + [place.scenario_line(scen.epilogue_at[k], 0)
                                                      for k in range(len(scen.epilogue))]
-        in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
-        placed = tuple(
-            replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
-            for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
-        )
-        try:  # table placement is checked when built; the tables' positions are the generated text's
-            build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
-                  Config(level=seq.level), vcpus=1)
-        except InputError as e:
-            raise place(e) from None
-        seq = replace(seq, program=placed, path=src.path)
-        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
+    in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
+    placed = tuple(
+        replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
+        for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
+    )
+    try:  # table placement is checked when built; the tables' positions are the generated text's
+        build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
+              Config(level=seq.level), vcpus=1)
+    except InputError as e:
+        raise place(e) from None
+    return replace(seq, program=placed, path=src.path)
+
+
+def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, strict: bool,
+                     warn: Warn) -> tuple[list[Extracted], list[str]]:
+    """Every path in each standard situation its conditions admit (extract/default_scenario.py)."""
+    from . import default_scenario as ds
+
+    pruned: list[tuple[str, ...]] = []
+    if src.kind == "asm":
+        raise InputError(src.path, 1, 1, "assembly needs --scenario FILE: which entry each register points at")
+    paths = function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, warn)
+    fn = find_function(src, function)
+    made = ds.constructed(fn, pmap)
+    end = src.where(fn.end_point[0], max(fn.end_point[1] - 1, 0))
+    models: list[Extracted] = []
+    notes = [_pruned_note(pruned)] if pruned else []
+    said: set[str] = set()
+    for k, p in enumerate(paths, 1):
+        key = ", ".join(p.conds)
+        label = f"p{k}" if len(paths) > 1 else ""
+        probe = ds.DefaultScenario(pmap, None, made=made)
+        rec = _Expander(src, pmap, probe, strict, warn)
+        stored_by: list[int] = []  # for each call, how many stores the path has made by its end
+        lines = []
+        for call in p.calls:
+            lines += rec.expand(call)
+            stored_by.append(len(probe.written))
+        if not lines:
+            notes.append(f"path [{key}] makes no page-table update; no model")
+            continue
+        plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30))
+        seen: set[str] = set()
+        kept = 0
+        for sit in ds.situations(fill=len(plan.targets) > 1):
+            if not ds.admitted(p, pmap, plan, sit):
+                continue
+            scen = ds.DefaultScenario(pmap, sit, plan.targets, source=src.path, made=made)
+            scen.context_at = end
+            body = [b for b in _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
+                    if b[0] != "free " + ds.DROP]
+            for why in scen.freed:
+                if why not in said:
+                    said.add(why)
+                    notes.append(f"default scenario: {why}")
+            if not body:
+                continue
+            stem = f"{function}.{label}" if label else function
+            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old}"
+            level = "L1" if "nT" in scen.flags_used else "L0"
+            program = "\n".join(line for line, _, _ in body)
+            base = load_text(ds.base_text(sit, name, program), f"<default scenario:{name}>", default_name=name)
+            program_key = program + "\n" + ds.base_text(sit, "", program)
+            if program_key in seen:
+                continue  # the same model as another situation's: the path does not tell them apart
+            seen.add(program_key)
+            seq = _model(src, scen, None, key, body, base, name=name, level=level, code=code,
+                         title=f"{function} [{label + ': ' if label else ''}{key or 'only path'}] in situation "
+                               f"{sit.label} (default scenario)",
+                         source=f"extracted from {code}" + (f" ({key})" if key else "") + ", default scenario",
+                         claims={"invalid-window": "any"})
+            models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
+            kept += 1
+        if not kept:
+            notes.append(f"path [{key}]: no standard situation fits its conditions; give a scenario (--scenario)")
     return models, notes
 
 
@@ -172,7 +256,10 @@ class _Placer:
         if e.line == self.level_line and self.spec is not None and self.spec.level:
             line, col = self.spec.where
             return InputError(scen.path, line, col, f"the level of path [{self.key}]: {e.message}")
-        assert scen.loc is not None
+        if scen.loc is None:  # the default scenario's generated tables: said at the function
+            return InputError(self.src.path, *self.src.where(*self.body[0][1:]) if self.body else (1, 1),
+                              f"the default scenario does not fit path [{self.key}]: {e.message}; give a "
+                              "scenario (--scenario)")
         return InputError(scen.path, *scen.loc.value("", "base"),
                           f"the base model does not fit path [{self.key}]: {e.message}")
 
@@ -180,6 +267,12 @@ class _Placer:
 class _Expander:
     def __init__(self, src: Source, pmap: PrimitiveMap, scen: Scenario, strict: bool, warn: Warn) -> None:
         self.src, self.pmap, self.scen, self.strict, self.warn = src, pmap, scen, strict, warn
+
+    def expand_all(self, calls: list[Call]) -> list[tuple[str, int, int]]:
+        out = []
+        for call in calls:
+            out += self.expand(call)
+        return out
 
     def expand(self, call: Call) -> list[tuple[str, int, int]]:
         key = call.name
@@ -192,7 +285,7 @@ class _Expander:
             lines = self.pmap.fails.get(key) if call.outcome is False else None
             if lines is None:
                 lines = self.pmap.primitives[key]
-            return [(self.fill(t, call), call.row, call.col) for t in lines]
+            return [(filled, call.row, call.col) for t in lines for filled in self.fill_span(t, call)]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):
@@ -203,6 +296,19 @@ class _Expander:
             raise self.src.error(call.row, call.col, message)
         self.warn(self.src.error(call.row, call.col, message + "; ignored (use --strict to refuse)"))
         return []
+
+    def fill_span(self, template: str, call: Call) -> list[str]:
+        """``template`` filled; a ``{span:N}`` (the addresses of the range that starts at argument
+        N) gives one line per address: the scenario's ``spans`` when it has them (the default
+        scenario's: every mapped page under its target), else the one address of [addresses]."""
+        m = re.search(r"\{span:(\d+)\}", template)
+        if m is None:
+            return [self.fill(template, call)]
+        n = int(m.group(1))
+        spans = getattr(self.scen, "spans", None)
+        if spans is None or n >= len(call.args):
+            return [self.fill(template.replace(m.group(0), "{ipa:" + m.group(1) + "}"), call)]
+        return [self.fill(template.replace(m.group(0), f"{a:#x}"), call) for a in spans]
 
     def fill(self, template: str, call: Call) -> str:
         def sub(m: re.Match[str]) -> str:

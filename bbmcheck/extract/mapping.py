@@ -17,7 +17,7 @@ from ..sequences.load import parse_toml
 from ..sequences.locate import Locator
 from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
 
-PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table):(\d+)\}")
+PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span):(\d+)\}")
 BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah")
 
 
@@ -98,6 +98,13 @@ class PrimitiveMap:
     # what a helper does on a path where its result is false (0, NULL): one that may fail, such as
     # a compare-and-swap that loses a race, stores nothing there. Absent: the same as on success.
     fails: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # for the default scenario (extract/default_scenario.py): what a test of an entry's value says
+    # of its kind (name -> (kinds when true, kinds when false)), the constants that are
+    # descriptors (name -> descriptor text) and the bits that are flags (macro -> "nT" or "af")
+    predicates: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    bits: dict[str, str] = field(default_factory=dict)
+    makes: dict[str, frozenset[str]] = field(default_factory=dict)  # constructor -> kinds it makes
 
     def knows(self, name: str) -> bool:
         """Whether the map gives the call ``name`` a meaning (then a same-file definition is not inlined)."""
@@ -121,7 +128,7 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    sections = ("extends", "primitives", "fails", "dispatch", "pure")
+    sections = ("extends", "primitives", "fails", "dispatch", "pure", "predicates", "values", "bits", "makes")
     for key in data:
         if key not in sections:
             raise InputError(path, *loc.key("", key), f"unknown section '{key}'" + did_you_mean(key, sections))
@@ -164,9 +171,71 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
     pure = pure_section.get("names", [])
     if not isinstance(pure, list) or not all(isinstance(x, str) for x in pure):
         raise InputError(path, *loc.value("pure", "names"), "[pure] names must be a list of function names")
+    predicates = _predicates(path, f, loc)
+    values: dict[str, str] = {}
+    for key, text in f.strings("values", "constant = descriptor").items():
+        try:
+            parse_descriptor(text)
+        except DescriptorSyntaxError as e:
+            chars = loc.string_chars(*loc.value("values", key))
+            raise InputError(path, *chars[min(e.offset, len(chars) - 1)], e.message) from None
+        values[_norm(key)] = text
+    bits = {}
+    for key, bit in f.strings("bits", "macro = \"nT\" or \"af\"").items():
+        if bit not in ("nT", "af"):
+            raise InputError(path, *loc.value("bits", key), f"bit '{bit}' is not modelled (nT or af)")
+        bits[_norm(key)] = bit
+    makes = {}
+    for key, kind in f.section("makes", "constructor = kind").items():
+        names = [kind] if isinstance(kind, str) else kind
+        if not isinstance(names, list) or not names or any(n not in KIND_GROUPS for n in names):
+            raise InputError(path, *loc.value("makes", key), f"[makes] {key!r}: a kind or a list of kinds ("
+                             f"{', '.join(KIND_GROUPS)})")
+        makes[_norm(key)] = frozenset(k for n in names for k in KIND_GROUPS[n])
     if base is not None:
-        return PrimitiveMap(path, prims, {**base.dispatch, **dispatch}, base.pure | frozenset(pure), fails)
-    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails)
+        return PrimitiveMap(path, prims, {**base.dispatch, **dispatch}, base.pure | frozenset(pure), fails,
+                            {**base.predicates, **predicates}, {**base.values, **values}, {**base.bits, **bits},
+                            {**base.makes, **makes})
+    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails, predicates, values, bits, makes)
+
+
+KINDS = ("invalid", "block", "page", "table")  # what an entry may hold, for the default scenario
+KIND_GROUPS = {"valid": ("block", "page", "table"), "leaf": ("block", "page"), **{k: (k,) for k in KINDS}}
+
+
+def _predicates(path: str, f: _Fields, loc: Locator) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """[predicates]: name = "valid" (true exactly for those kinds) or { true = [...], false = [...] }
+    (what each answer allows; a kind in both is not decided by the test)."""
+    out = {}
+    for key, spec in f.section("predicates", "test = kind, or { true = [kinds], false = [kinds] }").items():
+        where = loc.value("predicates", key)
+
+        def kinds(names: Any, key: str = key, where: tuple[int, int] = where) -> frozenset[str]:
+            names = [names] if isinstance(names, str) else names
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+                raise InputError(path, *where, f"[predicates] {key!r}: a kind or a list of kinds ("
+                                 f"{', '.join(KIND_GROUPS)})")
+            got: set[str] = set()
+            for n in names:
+                if n not in KIND_GROUPS:
+                    raise InputError(path, *where, f"[predicates] {key!r}: unknown kind '{n}' (expected one of "
+                                     f"{', '.join(KIND_GROUPS)})" + did_you_mean(n, KIND_GROUPS))
+                got.update(KIND_GROUPS[n])
+            return frozenset(got)
+
+        if isinstance(spec, dict):
+            unknown = [k for k in spec if k not in ("true", "false")]
+            if unknown or "true" not in spec or "false" not in spec:
+                raise InputError(path, *where, f"[predicates] {key!r}: {{ true = [kinds], false = [kinds] }}")
+            yes, no = kinds(spec["true"]), kinds(spec["false"])
+        else:
+            yes = kinds(spec)
+            no = frozenset(KINDS) - yes
+        if yes | no != frozenset(KINDS):
+            raise InputError(path, *where, f"[predicates] {key!r}: every kind must be allowed by one answer; "
+                             f"{', '.join(sorted(frozenset(KINDS) - yes - no))} is by neither")
+        out[_norm(key)] = (yes, no)
+    return out
 
 
 def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple[str, ...]]:
@@ -182,7 +251,7 @@ def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple
                 if not PLACEHOLDER.fullmatch(m.group(0)):
                     chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value(section, key)]
                     raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
-                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa or table, ':N')")
+                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa, span or table, ':N')")
         out[key] = tuple(lines)
     return out
 
