@@ -136,6 +136,7 @@ class DefaultScenario(Scenario):
         self.written: list[str] = []  # entry pointers, in the order the path stores to them
         self.computed: set[str] = set()  # value expressions the map does not name, stored to the target
         self.flags_used: set[str] = set()
+        self.stored: list[tuple[str, str]] = []  # (entry pointer, computed value stored to it)
         self.freed: list[str] = []  # what each {table:N} was taken as
         self._current: str | None = None
         self._fill_next = 0
@@ -168,6 +169,7 @@ class DefaultScenario(Scenario):
             index = self._fill_next - 1  # the fill entry just named: the old block's page there
             return parse_descriptor(f"page oa={OA + max(index, 0) * PAGE:#x} attr=normal perm=rw")
         self.computed.add(text)
+        self.stored.append((self._current or "", text))
         if sit is None:
             return parse_descriptor(f"block oa={OA:#x}")
         return parse_descriptor(sit.new_desc)
@@ -218,9 +220,18 @@ class Plan:
     nt: bool = False  # the path sets nT on a computed value
 
 
-def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store: int = 1 << 30) -> Plan:
+def function_target(orders: list[tuple[str, ...]]) -> str | None:
+    """The function's target entry: the one written last by the paths that write several (the
+    others are a new table's, filled before it is linked); None when no path writes several."""
+    last = [o[-1] for o in orders if len(o) > 1]
+    return last[0] if last else None
+
+
+def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store: int = 1 << 30,
+         target: str | None = None) -> Plan:
     """``made``: a variable's kinds, where every assignment to it in the function calls a
-    constructor the map's [makes] names."""
+    constructor the map's [makes] names. ``target``: the function's target entry, if known; the
+    path's other entries are then a filled table's, even on a path that does not link it."""
     order: list[str] = []
     written = recorded.written
     # a visit context and its entry pointer name one entry: stage2_try_set_pte(ctx, ...) stores to
@@ -230,9 +241,13 @@ def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store
         if name in order:
             order.remove(name)
         order.append(name)  # the entry written last goes last: the target
+    if target is not None:
+        order = [n for n in order if n != target] + [target]
+    last = order[-1] if order else None
+    computed = frozenset(v for e, v in recorded.stored if alias.get(e, e) == last)
     kinds: frozenset[str] | None = None
     nt = "nT" in recorded.flags_used
-    for expr in recorded.computed:
+    for expr in computed:
         m = _FLAG.match(expr)
         base = m.group("base") if m else expr
         base = _norm(base).strip()
@@ -241,9 +256,9 @@ def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store
         call = _CALL.match(base)
         got = made.get(base) if call is None else pmap_makes(made, call.group(1))
         if got is None:
-            return Plan(tuple(order), frozenset(recorded.computed), first_store, None, nt)
+            return Plan(tuple(order), computed, first_store, None, nt)
         kinds = got if kinds is None else kinds & got
-    return Plan(tuple(order), frozenset(recorded.computed), first_store, kinds, nt)
+    return Plan(tuple(order), computed, first_store, kinds, nt)
 
 
 def _zero(node: Any) -> bool:

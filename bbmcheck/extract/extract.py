@@ -157,9 +157,8 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
     models: list[Extracted] = []
     notes = [_pruned_note(pruned)] if pruned else []
     said: set[str] = set()
-    for k, p in enumerate(paths, 1):
-        key = ", ".join(p.conds)
-        label = f"p{k}" if len(paths) > 1 else ""
+    recorded = []
+    for p in paths:
         probe = ds.DefaultScenario(pmap, None, made=made)
         rec = _Expander(src, pmap, probe, strict, warn)
         stored_by: list[int] = []  # for each call, how many stores the path has made by its end
@@ -167,10 +166,17 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
         for call in p.calls:
             lines += rec.expand(call)
             stored_by.append(len(probe.written))
-        if not lines:
+        recorded.append((probe, stored_by, bool(lines)))
+    # the target is the entry a path that writes several writes last (it links what it filled);
+    # the function's other entries are those of the table it fills
+    target = ds.function_target([ds.plan(probe, made).targets for probe, _, _ in recorded])
+    for k, (p, (probe, stored_by, acts)) in enumerate(zip(paths, recorded, strict=True), 1):
+        key = ", ".join(p.conds)
+        label = f"p{k}" if len(paths) > 1 else ""
+        if not acts:
             notes.append(f"path [{key}] makes no page-table update; no model")
             continue
-        plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30))
+        plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30), target)
         seen: set[str] = set()
         kept = 0
         for sit in ds.situations(fill=len(plan.targets) > 1):
@@ -180,6 +186,9 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             scen.context_at = end
             body = [b for b in _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
                     if b[0] != "free " + ds.DROP]
+            if not any(line.endswith(f"table {ds.FILL}") for line, _, _ in body):
+                # stores to a new table this path never links: no walk can see them
+                body = [b for b in body if not re.match(rf"\w+\s+{ds.FILL}\[", b[0])]
             for why in scen.freed:
                 if why not in said:
                     said.add(why)
