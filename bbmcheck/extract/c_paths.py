@@ -59,7 +59,10 @@ class CPath:
 
     def known_choices(self) -> tuple[tuple[tuple[tuple[Any, ...], bool], ...], ...] | None:
         """The branch choices and assumptions of each path this one stands for (None: unknown)."""
-        return (self.facts + self.assumed,) if self.choices == () else self.choices
+        if self.choices is None:
+            return None
+        # after a merge, facts and assumptions start again: what follows holds on every merged path
+        return tuple(c + self.facts + self.assumed for c in self.choices or ((),))
 
     def fork(self, cond: str | None = None) -> CPath:
         more = (cond,) if cond else ()
@@ -293,10 +296,33 @@ def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> 
             # ... so they drop no path here, but they still say what the entries held: kept as
             # assumptions (their text renamed, each key its own) for the default scenario's situations
             choices = h.known_choices()
-            if choices is not None and len(choices) == 1:
+            if choices is not None and any(choices):
                 cx.reads += 1
-                q.assumed += tuple((_renamed_formula(f, subst, (name, cx.reads), before), t) for f, t in choices[0])
+                tag = (name, cx.reads)
+                if len(choices) == 1:
+                    q.assumed += tuple((_renamed_formula(f, subst, tag, before), t) for f, t in choices[0])
+                else:  # the helper's merged paths: one of their choices held
+                    q.assumed += ((_any_of([[(_renamed_formula(f, subst, tag, before), t) for f, t in c]
+                                            for c in choices]), True),)
             out.append((q, h.value))
+    return out
+
+
+def _any_of(choices: list[list[tuple[tuple[Any, ...], bool]]]) -> tuple[Any, ...]:
+    """The formula that one of ``choices`` (each a conjunction of (formula, truth)) holds."""
+    def conj(c: list[tuple[tuple[Any, ...], bool]]) -> tuple[Any, ...]:
+        out: tuple[Any, ...] = ("atom", ("<true>",))
+        for f, t in c:
+            g = f if t else ("not", f)
+            out = g if out == ("atom", ("<true>",)) else ("and", out, g)
+        return out
+
+    got = [conj(c) for c in choices]
+    if any(g == ("atom", ("<true>",)) for g in got):
+        return ("or", ("atom", ("<true>",)), ("not", ("atom", ("<true>",))))  # no choice: always true
+    out = got[0]
+    for g in got[1:]:
+        out = ("or", out, g)
     return out
 
 

@@ -199,7 +199,8 @@ class DefaultScenario(Scenario):
 
     def _table(self, expr: str) -> str | None:
         name = _pointer(expr)
-        if name in self.written or name == self.target or name in self.fill:
+        entries = {*self.written, *self.fill, *([self.target] if self.target else [])}
+        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries):
             self.freed.append(f"'{_norm(expr)}' taken as a reference dropped on the live table that holds the entry")
             return DROP
         sit = self.situation
@@ -320,8 +321,8 @@ def _first_arg(text: str) -> str:
 
 
 def _atoms(f: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
-    if f[0] == "atom":
-        yield f
+    if f[0] in ("atom", "eq"):
+        yield f if f[0] == "atom" else ("atom", f[1])
     elif f[0] in ("not", "and", "or"):
         for g in f[1:]:
             yield from _atoms(g)
@@ -344,7 +345,6 @@ def admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
     choices = path.known_choices()
     if choices is None:
         return True  # too many merged paths to know their choices: every situation is checked
-    fixed: list[tuple[tuple[Any, ...], bool]] = []
     for facts in choices:
         extra = []
         for f, _ in facts:
@@ -362,12 +362,53 @@ def admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
                     extra.append((atom, kind in yes))
         if not extra:
             return True  # nothing here says anything of the kinds
-        fixed = list(facts) + extra
-        from ..smt.feasible import consistent
-
-        if consistent(fixed):
+        if _consistent(list(facts), extra):
             return True
     return False
+
+
+def _consistent(facts: list[tuple[tuple[Any, ...], bool]], fixed: list[tuple[tuple[Any, ...], bool]]) -> bool:
+    """Whether ``facts`` can hold with the atoms ``fixed`` gives: the fixed atoms substituted first,
+    z3 only when what is left shares an atom between two facts."""
+    value = {atom: truth for atom, truth in fixed}
+    left = []
+    for f, truth in facts:
+        got = _substitute(f, value)
+        if isinstance(got, bool):
+            if got != truth:
+                return False
+            continue
+        left.append((got, truth))
+    seen: set[Any] = set()
+    shared = False
+    for f, _ in left:
+        atoms = [a for a in _atoms(f)]
+        if len(set(atoms)) < len(atoms) or seen & set(atoms):
+            shared = True
+        seen |= set(atoms)
+    if not shared:
+        return True  # each left fact is about atoms no other mentions: each can be made to hold
+    from ..smt.feasible import consistent
+
+    return consistent(left)
+
+
+def _substitute(f: tuple[Any, ...], value: dict[Any, bool]) -> tuple[Any, ...] | bool:
+    if f[0] == "atom":
+        return value.get(f, f)
+    if f[0] == "eq":
+        return f
+    parts = [_substitute(g, value) for g in f[1:]]
+    if f[0] == "not":
+        return (not parts[0]) if isinstance(parts[0], bool) else ("not", parts[0])
+    a, b = parts
+    if f[0] == "and":
+        if a is False or b is False:
+            return False
+        return b if a is True else a if b is True else ("and", a, b)
+    if a is True or b is True:
+        return True
+    return b if a is False else a if b is False else ("or", a, b)
 
 
 def base_text(sit: Situation, name: str, program: str = "") -> str:

@@ -170,6 +170,9 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
     # the target is the entry a path that writes several writes last (it links what it filled);
     # the function's other entries are those of the table it fills
     target = ds.function_target([ds.plan(probe, made).targets for probe, _, _ in recorded])
+    # one model per distinct program and tables: paths that differ only in branches with no
+    # page-table effect (cache maintenance, statistics) give the same models
+    seen: set[str] = set()
     for k, (p, (probe, stored_by, acts)) in enumerate(zip(paths, recorded, strict=True), 1):
         key = ", ".join(p.conds)
         label = f"p{k}" if len(paths) > 1 else ""
@@ -177,7 +180,6 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             notes.append(f"path [{key}] makes no page-table update; no model")
             continue
         plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30), target)
-        seen: set[str] = set()
         kept = 0
         for sit in ds.situations(fill=len(plan.targets) > 1):
             if not ds.admitted(p, pmap, plan, sit):
@@ -201,8 +203,9 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             program = "\n".join(line for line, _, _ in body)
             base = load_text(ds.base_text(sit, name, program), f"<default scenario:{name}>", default_name=name)
             program_key = program + "\n" + ds.base_text(sit, "", program)
+            kept += 1
             if program_key in seen:
-                continue  # the same model as another situation's: the path does not tell them apart
+                continue  # the same model as another situation's or path's
             seen.add(program_key)
             seq = _model(src, scen, None, key, body, base, name=name, level=level, code=code,
                          title=f"{function} [{label + ': ' if label else ''}{key or 'only path'}] in situation "
@@ -210,7 +213,6 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
                          source=f"extracted from {code}" + (f" ({key})" if key else "") + ", default scenario",
                          claims={"invalid-window": "any"})
             models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
-            kept += 1
         if not kept:
             notes.append(f"path [{key}]: no standard situation fits its conditions; give a scenario (--scenario)")
     return models, notes
