@@ -35,7 +35,8 @@ def test_seed_patch_extracts_into_the_three_hand_written_models():
     assert [m.name for m in models] == ["ttrem0", "ttrem1", "ttrem2"]
     assert [m.path for m in models] == ["ttrem_level=TTREM_LEVEL0", "ttrem_level=TTREM_LEVEL1",
                                         "ttrem_level=TTREM_LEVEL2"]
-    assert notes == ["path [ttrem_level=other] makes no page-table update; no model"]
+    assert [m.label for m in models] == ["p1", "p2", "p3"]
+    assert notes == ["path p4 [ttrem_level=other] makes no page-table update; no model"]
     for m in models:
         hand = load_model(m.name)
         assert [instr_text(i) for i in m.sequence.program] == [instr_text(i) for i in hand.program]
@@ -468,3 +469,38 @@ def test_the_kvm_map_knows_the_range_and_local_flushes(tmp_path):
     (m,), _ = extract(str(code), "f", str(HERE / "kvm_replace_leaf.scenario.toml"), strict=True)
     assert m.lines[1:7] == ("dsb ishst", "tlbi ipas2e1is, 0x40000000", "dsb ish", "tlbi vmalle1is", "dsb ish", "isb")
     assert m.lines[7:13] == ("dsb nshst", "tlbi ipas2e1, 0x40000000", "dsb nsh", "tlbi vmalle1", "dsb nsh", "isb")
+
+
+MERGING = ("static void f(kvm_pte_t *ptep, kvm_pte_t new, int x, int y)\n{\n    if (x)\n        READ_ONCE(*ptep);\n"
+           "    if (y)\n        isb();\n    WRITE_ONCE(*ptep, new);\n}\n")
+SPLIT_SCENARIO = 'base = "split-bbm"\n[entries]\nptep = "T1[1]"\n[values]\nnew = "table T2"\n'
+
+
+def test_paths_have_short_stable_names_and_the_conditions_stay_in_the_title(tmp_path):
+    """p1, p2, ... in the order the paths are found, merged paths keeping theirs; the model is
+    <function>.p<k> (one path: <function>), the scenario's name wins; a [paths] key may be the short
+    name; the same path under both its keys is a located error."""
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text(MERGING)
+    scen.write_text(SPLIT_SCENARIO)
+    models, _ = extract(str(code), "f", str(scen))
+    # y decides whether isb() is made; x only whether a pure read is: x's two paths are one model
+    assert [(m.label, m.name, m.path, m.merged) for m in models] == [
+        ("p1", "f.p1", "x, y", (("p2", "!(x), y"),)), ("p3", "f.p3", "x, !(y)", (("p4", "!(x), !(y)"),))]
+    assert models[0].sequence.title == "f [p1: x, y]" and models[0].lines[0] == "isb"
+    again, _ = extract(str(code), "f", str(scen))
+    assert [(m.label, m.name, m.sequence.sha256) for m in again] == [(m.label, m.name, m.sequence.sha256)
+                                                                      for m in models]
+    # a merged path given its own entry is checked on its own, under its own short name
+    scen.write_text(SPLIT_SCENARIO + '[paths]\np4 = { level = "L1", name = "mine" }\n"x, y" = { level = "L2" }\n')
+    models, _ = extract(str(code), "f", str(scen))
+    assert [(m.label, m.name, m.sequence.level.value) for m in models] == [
+        ("p1", "f.p1", "L2"), ("p2", "f.p2", "L0"), ("p3", "f.p3", "L0"), ("p4", "mine", "L1")]
+    scen.write_text(SPLIT_SCENARIO + '[paths]\n"x, !(y)" = { level = "L1" }\np3 = { level = "L2" }\n')
+    with pytest.raises(InputError, match=r"\[paths\] 'p3' and 'x, !\(y\)' are the same path \(p3\)") as e:
+        extract(str(code), "f", str(scen))
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), 8, 1)
+    code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new)\n{\n    WRITE_ONCE(*ptep, new);\n}\n")
+    scen.write_text(SPLIT_SCENARIO)
+    (m,), _ = extract(str(code), "f", str(scen))
+    assert (m.label, m.name, m.path, m.sequence.title) == ("p1", "f", "", "f [only path]")

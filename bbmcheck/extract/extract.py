@@ -1,6 +1,12 @@
-"""Code -> models: one Sequence per feasible control path, named after the path.
+"""Code -> models: one Sequence per feasible control path.
 
     extract("seed.patch", "stage2_coalesce_tables_into_block", "coalesce.scenario.toml")
+
+Each path has a short name, ``p1``, ``p2``, ... in the order the paths are found (the same code gives
+the same names, whatever the scenario says); paths merged because they make the same calls keep
+their own short names. A model is named after the scenario's ``name`` for its path, else
+``<function>.p<k>``, or ``<function>`` when the function has one path; its title keeps the
+conditions. A scenario's ``[paths]`` key is a short name or the conditions text.
 
 Each path's helper calls are expanded through the primitive map, the scenario turns pointers and
 values into table entries and descriptors, and the scenario's prologue and epilogue (what the
@@ -25,7 +31,7 @@ from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
 from .c_paths import Call, function_paths, nested_calls, same_text
-from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
+from .mapping import PLACEHOLDER, PathSpec, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
 from .source import Source, read_source
 
 
@@ -35,6 +41,12 @@ class Extracted:
     path: str  # the path's conditions, e.g. "ttrem_level=TTREM_LEVEL1"
     sequence: Sequence
     lines: tuple[str, ...]  # the function's own instructions (without prologue/epilogue)
+    label: str = "p1"  # the path's short name
+    # the paths merged into this one (the same calls, the scenario treats them alike): (label, conditions)
+    merged: tuple[tuple[str, str], ...] = ()
+
+
+LABEL_RE = re.compile(r"p[1-9][0-9]*")
 
 
 Warn = Callable[[InputError], None]
@@ -62,44 +74,53 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         body: list[tuple[str, int, int]] = []
         for text, row, col in direct:
             body += ctx.expand(next(calls)) if not text else ctx.asm_line(text, row, col)
-        found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
+        # (label, conditions, body, the paths merged into it)
+        found: list[tuple[str, tuple[str, ...], list[tuple[str, int, int]], list[tuple[str, str]]]] = [
+            ("p1", (), body, [])]
+        total = 1
     else:
         found = []
+        total = 0
         for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
             # paths that make the same calls were merged: one model for those the scenario treats
-            # alike, named after the first of them
-            groups: dict[object, tuple[str, ...]] = {}
+            # alike, named after the first of them; each keeps its own short name
+            groups: dict[object, list[tuple[str, tuple[str, ...]]]] = {}
             for conds in (p.conds, *p.alternatives):
-                spec = scen.paths.get(", ".join(conds))
-                groups.setdefault(id(spec) if spec is not None else None, conds)
-            found += [(conds, body) for conds in groups.values()]
+                total += 1
+                spec = _spec(scen, f"p{total}", conds)
+                groups.setdefault(id(spec) if spec is not None else None, []).append((f"p{total}", conds))
+            found += [(members[0][0], members[0][1], body, [(label, ", ".join(c)) for label, c in members[1:]])
+                      for members in groups.values()]
     models, notes = [], []
     if pruned:
         notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
                      f"[{', '.join(pruned[0])}]")
-    for conds, body in found:
+    for label, conds, body, merged in found:
         key = ", ".join(conds)
+        what = f"path {label} [{key}]" if key else f"path {label}"
         if not body:
-            notes.append(f"path [{key}] makes no page-table update; no model")
+            notes.append(f"{what} makes no page-table update; no model")
             continue
         for line, row, col in body:
             fline, fcol = src.where(row, col)
             parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
-        spec = scen.paths.get(key)
+        spec = _spec(scen, label, conds)
         if spec is not None and spec.skip:
-            notes.append(f"path [{key}] skipped: {spec.skip}")
+            notes.append(f"{what} skipped: {spec.skip}")
             continue
-        name = (spec.name if spec and spec.name else f"{function}[{key}]" if key else function)
+        name = spec.name if spec and spec.name else function if total == 1 else f"{function}.{label}"
         level = spec.level if spec and spec.level else base.level.value
         program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
-        text = to_toml(base, program, name=name, level=level, title=f"{function} [{key or 'only path'}]",
-                       source=f"extracted from {code}" + (f" ({key})" if key else ""),
+        title = f"{function} [{label}: {key}]" if key else f"{function} [only path]" if total == 1 \
+            else f"{function} [{label}]"
+        text = to_toml(base, program, name=name, level=level, title=title,
+                       source=f"extracted from {code}" + (f" ({label}: {key})" if key else ""),
                        claims={}, expect="claims-hold")
         gen = f"<extracted:{name}>"
-        place = _Placer(src, scen, spec, key, gen, text, body)
+        place = _Placer(src, scen, spec, what, gen, text, body)
         try:
             seq = load_text(text, gen, default_name=name)
         except InputError as e:
@@ -119,8 +140,21 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         except InputError as e:
             raise place(e) from None
         seq = replace(seq, program=placed, path=src.path)
-        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
+        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     return models, notes
+
+
+def _spec(scen: Scenario, label: str, conds: tuple[str, ...]) -> PathSpec | None:
+    """The scenario's [paths] entry for a path: under its short name, or its conditions text (a
+    conditions text that reads as a short name, a path whose only condition is ``p2``, is one)."""
+    key = ", ".join(conds)
+    by_label = scen.paths.get(label)
+    by_key = scen.paths.get(key) if not LABEL_RE.fullmatch(key) else None
+    if by_label is not None and by_key is not None:
+        assert scen.loc is not None
+        raise InputError(scen.path, *scen.loc.key("paths", label),
+                         f"[paths] '{label}' and '{key}' are the same path ({label}): keep one of them")
+    return by_label if by_label is not None else by_key
 
 
 def _once(warn: Warn) -> Warn:
@@ -139,9 +173,9 @@ class _Placer:
     """Moves an error in an extracted model's generated text to where its cause was written: a
     prologue or epilogue line in the scenario, the call in the code, the path's level or the base."""
 
-    def __init__(self, src: Source, scen: Scenario, spec: Any, key: str, gen: str, text: str,
+    def __init__(self, src: Source, scen: Scenario, spec: Any, what: str, gen: str, text: str,
                  body: list[tuple[str, int, int]]) -> None:
-        self.src, self.scen, self.spec, self.key, self.gen, self.body = src, scen, spec, key, gen, body
+        self.src, self.scen, self.spec, self.what, self.gen, self.body = src, scen, spec, what, gen, body
         lines = text.split("\n")
         self.first = lines.index("program = \'\'\'") + 2  # 1-based line of the first program line
         self.level_line = next(n for n, line in enumerate(lines, 1) if line.startswith("level = "))
@@ -171,10 +205,10 @@ class _Placer:
                               e.message)
         if e.line == self.level_line and self.spec is not None and self.spec.level:
             line, col = self.spec.where
-            return InputError(scen.path, line, col, f"the level of path [{self.key}]: {e.message}")
+            return InputError(scen.path, line, col, f"the level of {self.what}: {e.message}")
         assert scen.loc is not None
         return InputError(scen.path, *scen.loc.value("", "base"),
-                          f"the base model does not fit path [{self.key}]: {e.message}")
+                          f"the base model does not fit {self.what}: {e.message}")
 
 
 class _Expander:
