@@ -500,7 +500,49 @@ def test_paths_have_short_stable_names_and_the_conditions_stay_in_the_title(tmp_
     with pytest.raises(InputError, match=r"\[paths\] 'p3' and 'x, !\(y\)' are the same path \(p3\)") as e:
         extract(str(code), "f", str(scen))
     assert (e.value.file, e.value.line, e.value.col) == (str(scen), 8, 1)
+    # two models of one name would share one model file and one trace name
+    scen.write_text(SPLIT_SCENARIO + '[paths]\np1 = { level = "L0", name = "same" }\n'
+                    'p3 = { level = "L1", name = "same" }\n')
+    with pytest.raises(InputError, match="paths p1 and p3 are both named 'same'") as e:
+        extract(str(code), "f", str(scen))
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), 8, 1)
     code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new)\n{\n    WRITE_ONCE(*ptep, new);\n}\n")
     scen.write_text(SPLIT_SCENARIO)
     (m,), _ = extract(str(code), "f", str(scen))
     assert (m.label, m.name, m.path, m.sequence.title) == ("p1", "f", "", "f [only path]")
+
+
+def test_cli_list_paths_and_choose_one(tmp_path, capsys):
+    """--list-paths: a line per path (short name, model, instructions, conditions made safe for a
+    terminal) and the notes; --path keeps one path by short name or model name, on extract and
+    verify --from-code; an unknown one is a located error naming the known ones."""
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text(MERGING.replace("int y)", "int y, char c)").replace("if (x)", "if (x == '\x1b')"))
+    scen.write_text(SPLIT_SCENARIO)
+    base = ["extract", str(code), "--function", "f", "--scenario", str(scen)]
+    assert main([*base, "--list-paths"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    lines = out.splitlines()
+    assert [line.split()[:3] for line in lines[:4]] == [["p1", "f.p1", "2"], ["p2", "f.p1", "2"],
+                                                         ["p3", "f.p3", "1"], ["p4", "f.p3", "1"]]
+    assert lines[0].endswith("x == '\\x1b', y") and lines[3].endswith("!(x == '\\x1b'), !(y)")
+    assert lines[4].startswith("note: path p2 [!(x == '\\x1b'), y] makes the same calls as p1")
+    assert main([*base, "--list-paths", "--path", "p4"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["p3", "p4", "note:"]
+    for choice, model in (("p2", "f.p1"), ("f.p3", "f.p3")):
+        assert main([*base, "--path", choice, "-o", str(tmp_path / choice)]) == 0
+        assert [p.name for p in (tmp_path / choice).iterdir()] == [f"{model}.toml"]
+    capsys.readouterr()
+    argv = [*base, "--path", "f.p2"]
+    err = one_error(capsys, argv)
+    col = len(" ".join(argv[:argv.index("--path")])) + 2
+    assert err.startswith(f"<command-line>:1:{col}: error: --path f.p2: no path of 'f' with a model")
+    assert "p1 (f.p1), p2 (f.p1), p3 (f.p3), p4 (f.p3)" in err and "did you mean 'f.p" in err
+    assert main(["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--path", "p3",
+                 "--no-traces"]) == 1
+    assert capsys.readouterr().out.count("bbmcheck 0.1.0: f.p3: ") == 1
+    err = one_error(capsys, ["verify", "ttrem1", "--path", "p1"])
+    assert err.startswith("<command-line>:1:15: error: --path chooses a path of the code: it needs --from-code")
+    err = one_error(capsys, [*base, "--list-paths", "-o", str(tmp_path / "x")])
+    assert "--list-paths prints the paths and writes no model" in err and not (tmp_path / "x").exists()

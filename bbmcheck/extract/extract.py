@@ -94,7 +94,8 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
                 groups.setdefault(id(spec) if spec is not None else None, []).append((f"p{total}", conds))
             found += [(members[0][0], members[0][1], body, [(label, ", ".join(c)) for label, c in members[1:]])
                       for members in groups.values()]
-    models, notes = [], []
+    models: list[Extracted] = []
+    notes: list[str] = []
     if pruned:
         notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
                      f"[{', '.join(pruned[0])}]")
@@ -112,6 +113,12 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
             notes.append(f"{what} skipped: {spec.skip}")
             continue
         name = spec.name if spec and spec.name else function if total == 1 else f"{function}.{label}"
+        twin = next((m for m in models if m.name == name), None)
+        if twin is not None:  # one model file, one trace name, would stand for both
+            assert scen.loc is not None
+            where = _spec_key(scen, label, conds) or _spec_key(scen, twin.label, (twin.path,))
+            raise InputError(scen.path, *(scen.loc.key("paths", where) if where else (1, 1)),
+                             f"paths {twin.label} and {label} are both named '{name}': give each its own name")
         level = spec.level if spec and spec.level else base.level.value
         program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
         title = f"{function} [{label}: {key}]" if key else f"{function} [only path]" if total == 1 \
@@ -142,6 +149,12 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         seq = replace(seq, program=placed, path=src.path)
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     return models, notes
+
+
+def _spec_key(scen: Scenario, label: str, conds: tuple[str, ...]) -> str | None:
+    """The [paths] key that :func:`_spec` finds a path's entry under, or None."""
+    key = ", ".join(conds)
+    return label if label in scen.paths else key if key in scen.paths and not LABEL_RE.fullmatch(key) else None
 
 
 def _spec(scen: Scenario, label: str, conds: tuple[str, ...]) -> PathSpec | None:
