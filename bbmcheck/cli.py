@@ -251,12 +251,19 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
             with interruptible():
                 if from_code is not None:
                     models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict, path)]
+                    if not models:
+                        raise _opt_error("--from-code", f"no path of '{function}' updates a page table: nothing "
+                                         "to check")
                 else:
                     assert model is not None
                     models = [_load(model)]
-            if len(models) > 1 and json:
-                raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
-            codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
+            # --json with several paths (code): one list, an object per path as one path prints it
+            gathered: list[dict[str, object]] | None = [] if json and len(models) > 1 else None
+            codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats, gathered) for seq in models]
+            if gathered is not None:
+                import json as json_text
+
+                sys.stdout.write(json_text.dumps(gathered, indent=2, sort_keys=True) + "\n")
     except TimeUp as e:
         sys.stderr.write(f"bbmcheck: {e} before the model was loaded; nothing was checked\n")
         return 3
@@ -344,7 +351,9 @@ def _pick(models: list[Extracted], path: str | None, function: str | None) -> li
 
 
 def _verify_one(seq: Sequence, options: Options, json: bool, timing: bool, traces: bool, trace_out: str | None,
-                formats: tuple[str, ...]) -> int:
+                formats: tuple[str, ...], gathered: list[dict[str, object]] | None = None) -> int:
+    """Verify one model and print its result (with ``json`` and ``gathered``: add its JSON data to
+    ``gathered`` instead); its exit code."""
     from .report import json as json_report
     from .report import text as text_report
     from .verify import verify as run
@@ -357,7 +366,9 @@ def _verify_one(seq: Sequence, options: Options, json: bool, timing: bool, trace
             sys.stderr.write(terminal(f"bbmcheck: wrote {path}") + "\n")
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
-    if json:
+    if json and gathered is not None:
+        gathered.append(json_report.to_data(result, timing=timing, traces=traces))
+    elif json:
         sys.stdout.write(json_report.render(result, timing=timing, traces=traces))
     else:
         sys.stdout.write(text_report.render(result, traces=traces))

@@ -546,3 +546,30 @@ def test_cli_list_paths_and_choose_one(tmp_path, capsys):
     assert err.startswith("<command-line>:1:15: error: --path chooses a path of the code: it needs --from-code")
     err = one_error(capsys, [*base, "--list-paths", "-o", str(tmp_path / "x")])
     assert "--list-paths prints the paths and writes no model" in err and not (tmp_path / "x").exists()
+
+
+def test_cli_verify_from_code_json_lists_every_path(tmp_path, capsys):
+    """--json with several paths: a list, each object what --json prints for that path alone; the
+    exit status is the worst path's."""
+    import json
+
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+                    "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+    scen.write_text(f'base = "{HERE / "one-block.toml"}"\n[entries]\nptep = "T1[1]"\n[values]\n'
+                    'same = "block oa=0x80000000 attr=normal perm=rw"\n'
+                    'moved = "block oa=0xc0000000 attr=normal perm=rw"\n')
+    argv = ["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--json"]
+    assert main(argv) == 1
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["model"], d["exit_code"]) for d in listed] == [("f.p1", 0), ("f.p2", 1)]
+    # a function none of whose paths updates a page table has nothing to check (it was an internal error)
+    code.write_text("static void f(kvm_pte_t *ptep)\n{\n    READ_ONCE(*ptep);\n}\n")
+    assert main(argv) == 2
+    assert "error: no path of 'f' updates a page table: nothing to check" in capsys.readouterr().err
+    code.write_text("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+                    "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+    for k, expected_code in ((0, 0), (1, 1)):
+        assert main([*argv, "--path", f"p{k + 1}"]) == expected_code
+        alone = json.loads(capsys.readouterr().out)
+        assert isinstance(alone, dict) and alone == listed[k]
