@@ -573,3 +573,90 @@ def test_cli_verify_from_code_json_lists_every_path(tmp_path, capsys):
         assert main([*argv, "--path", f"p{k + 1}"]) == expected_code
         alone = json.loads(capsys.readouterr().out)
         assert isinstance(alone, dict) and alone == listed[k]
+
+
+TWO_WAYS = ("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+            "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+TWO_WAYS_SCENARIO = (f'base = "{HERE / "one-block.toml"}"\n[entries]\nptep = "T1[1]"\n[values]\n'
+                     'same = "block oa=0x80000000 attr=normal perm=rw"\n'
+                     'moved = "block oa=0xc0000000 attr=normal perm=rw"\n')
+
+
+def test_a_correct_fixture_keeps_its_base_models_claims(capsys):
+    """Without claims in the scenario the base model's [claims] are the model's: the KVM leaf
+    break-before-make claims its invalid window (split-bbm does), so verify exits 0 (it was 1)."""
+    argv = ["verify", "--from-code", str(HERE / "kvm_replace_leaf.c"), "--function", "stage2_split_leaf",
+            "--scenario", str(HERE / "kvm_replace_leaf.scenario.toml"), "--no-traces"]
+    assert main(argv) == 0
+    assert "invalid-window     VIOLATED; transient  [claimed violated: ok]" in capsys.readouterr().out
+    (m,), _ = extract(str(HERE / "kvm_replace_leaf.c"), "stage2_split_leaf",
+                      str(HERE / "kvm_replace_leaf.scenario.toml"))
+    assert m.sequence.claims == load_model("split-bbm").claims and m.sequence.expect == "claims-hold"
+
+
+def test_scenario_claims_expect_and_context_per_path(tmp_path, capsys):
+    """A top-level [claims] is every path's; a path's claims, expect, prologue and epilogue are its
+    own, instead of the scenario's; an error in a path's own prologue is located where it is written."""
+    code, scen = tmp_path / "two.c", tmp_path / "s.toml"
+    code.write_text(TWO_WAYS)
+    argv = ["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--no-traces"]
+    # p2 moves the block without a break: its violations are claimed, for p2 only
+    scen.write_text('prologue = ["dsb ish"]\n' + TWO_WAYS_SCENARIO + '[claims]\ninvalid-window = "holds"\n[paths]\n'
+                    'p2 = { claims = { bbm-required = "violated", tlb-conflict = "violated", '
+                    'stale-translation = "violated" }, expect = "claims-hold", epilogue = ["isb"] }\n')
+    assert main(argv) == 0
+    one, two = (m.sequence for m in extract(str(code), "f", str(scen))[0])
+    assert one.program[0].text == "dsb ish" and one.program[-1].text != "isb" and one.claimed
+    assert two.program[0].text == "dsb ish" and two.program[-1].text == "isb"
+    assert two.claims["bbm-required"] == "violated" and two.claims["invalid-window"] == "holds"
+    # the top-level claims apply to p1 too: claiming a violation there is refuted
+    scen.write_text(TWO_WAYS_SCENARIO + '[claims]\nbbm-required = "violated"\n')
+    assert main(argv) == 1
+    capsys.readouterr()
+    # a path's own prologue replaces the scenario's, and its lines are placed in the scenario
+    scen.write_text('prologue = ["dsb ish"]\n' + TWO_WAYS_SCENARIO + '\n[paths.p1]\nlevel = "L0"\n'
+                    'prologue = [\n    "isb",\n    "free T9",\n]\n')
+    err = one_error(capsys, argv)
+    assert err.startswith(f"{scen}:13:11: error: free of unknown table 'T9'"), err
+    fixed = scen.read_text().replace('    "free T9",\n', "")
+    scen.write_text(fixed.replace('level = "L0"', 'expect = "claims-refuted"'))
+    one, two = (m.sequence for m in extract(str(code), "f", str(scen))[0])
+    assert [i.text for i in one.program] == ["isb", "str T1[1], block oa=0x80000000 attr=normal perm=rw"]
+    assert two.program[0].text == "dsb ish" and one.expect == "claims-refuted" and two.expect == "claims-hold"
+    assert (one.program[0].file, one.program[0].line) == (str(scen), 12)
+
+
+BAD_PATHS = [  # (written before the scenario, after it, line, column, message)
+    ("", '[claims]\ninvalid-windw = "holds"\n', 8, 1, "unknown property 'invalid-windw' in [claims] (did you "
+     "mean 'invalid-window'?)"),
+    ("", '[claims]\ninvalid-window = "hold"\n', 8, 18, "[claims]: 'invalid-window' must be one of holds, violated, "
+     "any, not 'hold' (did you mean 'holds'?)"),
+    ("claims = 3\n", "", 1, 10, "[claims] must be a table"),
+    ("", '[paths]\np1 = { level = "L0", claims = { tlb-conflct = "holds" } }\n', 8, 33,
+     "unknown property 'tlb-conflct' in a path's claims"),
+    ("", '[paths]\np1 = { level = "L0", claims = { tlb-conflict = 1 } }\n', 8, 48,
+     "a path's claims: 'tlb-conflict' must be one of holds, violated, any, not an integer"),
+    ("", '[paths]\np1 = { claims = "holds" }\n', 8, 17, "a path's claims must be a table"),
+    ("", '[paths]\np1 = { level = "L0", expect = "claims-ok" }\n', 8, 31, "a path's expect must be one of "
+     "claims-hold, claims-refuted, not 'claims-ok'"),
+    ("", '[paths]\np1 = { prologue = "dsb ish" }\n', 8, 19, "a path's prologue is a list of instruction lines"),
+    ("", '[paths]\np1 = { level = "L0", epilogue = ["isb", 3] }\n', 8, 41, "each line of a path's epilogue must "
+     "be a string"),
+    ("", '[paths]\np1 = { epilogue = ["isb", "dsb bogus"] }\n', 8, 32, "unknown DSB option 'bogus'"),
+    ("", '[paths.p1]\nlevel = "L0"\nexpect = true\n', 9, 10, "a path's expect must be a string, not a boolean"),
+    ("", '[paths.p1]\nlevel = "L0"\n[paths.p1.claims]\nnt-misuse = "sometimes"\n', 10, 13,
+     "'nt-misuse' must be one of holds, violated, any"),
+    ("", '[paths]\np1 = { levle = "L0" }\n', 8, 8, "unknown key 'levle' in a path (did you mean 'level'?)"),
+]
+
+
+@pytest.mark.parametrize(("top", "more", "line", "col", "message"), BAD_PATHS, ids=[b[4][:40] for b in BAD_PATHS])
+def test_bad_claims_expect_and_context_are_located(top, more, line, col, message, tmp_path):
+    from bbmcheck.extract.mapping import load_scenario
+
+    scen = tmp_path / "s.toml"
+    scen.write_text(top + TWO_WAYS_SCENARIO + more)
+    with pytest.raises(InputError) as e:
+        load_scenario(str(scen))
+    assert message in e.value.message
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), line, col), e.value.render()

@@ -120,23 +120,29 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
             raise InputError(scen.path, *(scen.loc.key("paths", where) if where else (1, 1)),
                              f"paths {twin.label} and {label} are both named '{name}': give each its own name")
         level = spec.level if spec and spec.level else base.level.value
-        program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
+        # the path's own caller context, claims and expect, else the scenario's, else the base model's claims
+        pro = (spec.prologue, spec.prologue_at) if spec and spec.prologue is not None else (scen.prologue,
+                                                                                                scen.prologue_at)
+        epi = (spec.epilogue, spec.epilogue_at) if spec and spec.epilogue is not None else (scen.epilogue,
+                                                                                                scen.epilogue_at)
+        claims = spec.claims if spec and spec.claims is not None else scen.claims
+        expect = spec.expect if spec and spec.expect else base.expect if claims is None else "claims-hold"
+        program = [*pro[0], *(line for line, _, _ in body), *epi[0]]
         title = f"{function} [{label}: {key}]" if key else f"{function} [only path]" if total == 1 \
             else f"{function} [{label}]"
         text = to_toml(base, program, name=name, level=level, title=title,
                        source=f"extracted from {code}" + (f" ({label}: {key})" if key else ""),
-                       claims={}, expect="claims-hold")
+                       expect=expect, **({} if claims is None else {"claims": claims}))
         gen = f"<extracted:{name}>"
-        place = _Placer(src, scen, spec, what, gen, text, body)
+        place = _Placer(src, scen, spec, what, gen, text, body, pro[1], epi[1])
         try:
             seq = load_text(text, gen, default_name=name)
         except InputError as e:
             raise place(e) from None
         # report lines where they were written: the function's in the code, the context's in the scenario
-        places = [place.scenario_line(scen.prologue_at[k], 0) for k in range(len(scen.prologue))] + [
-            src.where(r, c) for _, r, c in body] + [place.scenario_line(scen.epilogue_at[k], 0)
-                                                     for k in range(len(scen.epilogue))]
-        in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
+        places = [place.scenario_line(at, 0) for at in pro[1]] + [src.where(r, c) for _, r, c in body] + [
+            place.scenario_line(at, 0) for at in epi[1]]
+        in_body = [False] * len(pro[1]) + [True] * len(body) + [False] * len(epi[1])
         placed = tuple(
             replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
             for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
@@ -187,8 +193,10 @@ class _Placer:
     prologue or epilogue line in the scenario, the call in the code, the path's level or the base."""
 
     def __init__(self, src: Source, scen: Scenario, spec: Any, what: str, gen: str, text: str,
-                 body: list[tuple[str, int, int]]) -> None:
+                 body: list[tuple[str, int, int]], prologue_at: tuple[tuple[int, int], ...],
+                 epilogue_at: tuple[tuple[int, int], ...]) -> None:
         self.src, self.scen, self.spec, self.what, self.gen, self.body = src, scen, spec, what, gen, body
+        self.prologue_at, self.epilogue_at = prologue_at, epilogue_at  # the path's (or the scenario's)
         lines = text.split("\n")
         self.first = lines.index("program = \'\'\'") + 2  # 1-based line of the first program line
         self.level_line = next(n for n, line in enumerate(lines, 1) if line.startswith("level = "))
@@ -199,7 +207,7 @@ class _Placer:
         return chars[min(max(offset, 0), len(chars) - 1)]
 
     def __call__(self, e: InputError) -> InputError:
-        scen, n_pro, n_body = self.scen, len(self.scen.prologue), len(self.body)
+        scen, n_pro, n_body = self.scen, len(self.prologue_at), len(self.body)
         if e.file == self.src.path:  # an instruction of the function's: at its call
             for _, r, c in self.body:
                 if self.src.where(r, c)[0] == e.line:
@@ -209,12 +217,12 @@ class _Placer:
             return e  # already where it was written (a scenario line, the base model)
         k = e.line - self.first
         if 0 <= k < n_pro:
-            return InputError(scen.path, *self.scenario_line(scen.prologue_at[k], e.col - 1), e.message)
+            return InputError(scen.path, *self.scenario_line(self.prologue_at[k], e.col - 1), e.message)
         if n_pro <= k < n_pro + n_body:
             _, r, c = self.body[k - n_pro]
             return InputError(self.src.path, *self.src.where(r, c), e.message)
-        if n_pro + n_body <= k < n_pro + n_body + len(scen.epilogue):
-            return InputError(scen.path, *self.scenario_line(scen.epilogue_at[k - n_pro - n_body], e.col - 1),
+        if n_pro + n_body <= k < n_pro + n_body + len(self.epilogue_at):
+            return InputError(scen.path, *self.scenario_line(self.epilogue_at[k - n_pro - n_body], e.col - 1),
                               e.message)
         if e.line == self.level_line and self.spec is not None and self.spec.level:
             line, col = self.spec.where
