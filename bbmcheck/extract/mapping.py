@@ -12,10 +12,12 @@ from typing import Any
 
 from ..arch.config import FeatBBM
 from ..arch.descriptors import Descriptor, DescriptorSyntaxError, parse_descriptor
+from ..arch.rules import PROPERTIES
 from ..errors import InputError, did_you_mean
 from ..sequences.load import parse_toml
 from ..sequences.locate import Locator
 from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
+from ..sequences.schema import CLAIM_VALUES, EXPECT_VALUES
 
 PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span):(\d+)\}")
 BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah")
@@ -262,6 +264,13 @@ class PathSpec:
     level: str
     skip: str = ""  # why the path is infeasible in this scenario
     where: tuple[int, int] = (1, 1)  # where the path's level (or the path) is written
+    claims: dict[str, str] | None = None  # this path's [claims] (None: the scenario's, else the base model's)
+    expect: str = ""  # claims-hold or claims-refuted ("": claims-hold, or the base model's with its claims)
+    # this path's caller context, instead of the scenario's (None: the scenario's); where each line's quote is
+    prologue: tuple[str, ...] | None = None
+    epilogue: tuple[str, ...] | None = None
+    prologue_at: tuple[tuple[int, int], ...] = ()
+    epilogue_at: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -279,6 +288,7 @@ class Scenario:
     loc: Locator | None = None
     prologue_at: tuple[tuple[int, int], ...] = ()  # where each prologue line's opening quote is
     epilogue_at: tuple[tuple[int, int], ...] = ()
+    claims: dict[str, str] | None = None  # [claims] for every path (None: the base model's are kept)
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
@@ -301,13 +311,20 @@ def set_bit(desc: Descriptor, bit: str, on: bool) -> Descriptor:
     return replace(desc, af=1 if on else 0)
 
 
-PATH_KEYS = ("level", "name", "skip")
+PATH_KEYS = ("level", "name", "skip", "claims", "expect", "prologue", "epilogue")
+PATH_FORM = ('a path is { level = "L0", name = "..." } or { skip = "why it cannot happen" } (it may also have '
+             'claims, expect, prologue and epilogue)')
 
 
 def load_scenario(path: str) -> Scenario:
+    """A scenario file. ``[claims]`` is every path's claims table (as a model's: an unnamed property
+    holds); without it the base model's claims and expect are kept. A ``[paths]`` entry, keyed by
+    the path's short name (``p2``) or its conditions, may give the path's level, name, skip, its own
+    claims and expect, and its own prologue and epilogue (instead of the scenario's); it is an inline
+    table or a ``[paths.p2]`` section. Every mistake is located where it is written."""
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths")
+    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths", "claims")
     for key in data:
         if key not in allowed:
             raise InputError(path, *loc.key("", key), f"unknown key '{key}'" + did_you_mean(key, allowed))
@@ -348,25 +365,15 @@ def load_scenario(path: str) -> Scenario:
         if not 0 <= addresses[_norm(key)] < 1 << 48:
             raise InputError(path, *loc.value("addresses", key), f"address '{text}' is not in 0..2^48-1")
     tables = f.strings("tables", "expression = table name")
+    top = _Place(loc, (1, 1), section="")
+    claims = _claims(path, top, "claims", data["claims"], "[claims]") if "claims" in data else None
     paths = {}
-    levels = tuple(level.value for level in FeatBBM)
-    for key, spec in f.section("paths", "path conditions = { level = ..., name = ... }").items():
-        if not isinstance(spec, dict) or ("level" not in spec and "skip" not in spec):
-            raise InputError(path, *loc.value("paths", key),
-                             "a path is { level = \"L0\", name = \"...\" } or { skip = \"why it cannot happen\" }")
-        for field_name, value in spec.items():
-            where = _spec_field(loc, key, field_name) or loc.value("paths", key)
-            if field_name not in PATH_KEYS:
-                where = _spec_field(loc, key, field_name, at_key=True) or where
-                raise InputError(path, *where, f"unknown key '{field_name}' in a path"
-                                 + did_you_mean(field_name, PATH_KEYS))
-            if not isinstance(value, str):
-                raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
-            if field_name == "level" and not _is_level(value):
-                raise InputError(path, *where, f"unknown FEAT_BBM level '{value}' (expected one of "
-                                 f"{', '.join(levels)})" + did_you_mean(value, levels))
-        paths[key] = PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
-                              _spec_field(loc, key, "level") or loc.value("paths", key))
+    section = top.table("paths")
+    for key, spec in f.section("paths", "path conditions (or short name) = { level = ..., name = ... }").items():
+        place = section.table(key)
+        if not isinstance(spec, dict) or not spec:
+            raise InputError(path, *section.value(key), PATH_FORM)
+        paths[key] = _path_spec(path, loc, key, spec, place)
     return Scenario(
         path=path,
         base=base,
@@ -381,16 +388,163 @@ def load_scenario(path: str) -> Scenario:
         loc=loc,
         prologue_at=tuple(prologue_at),
         epilogue_at=tuple(epilogue_at),
+        claims=claims,
     )
 
 
-def _spec_field(loc: Locator, key: str, field_name: str, at_key: bool = False) -> tuple[int, int] | None:
-    """Where field ``field_name`` of path ``key``'s inline table is written: the value after
-    ``field =`` on the line of ``"key" =`` in [paths] (None when not written there)."""
-    line, col = loc.key("paths", key)
-    text = loc.lines[line - 1]
-    m = re.compile(r"[{,]\s*(" + re.escape(field_name) + r")\s*=\s*").search(text, col - 1)
-    return None if not m else (line, m.start(1) + 1) if at_key else (line, m.end() + 1)
+def _path_spec(path: str, loc: Locator, key: str, spec: dict[str, Any], place: _Place) -> PathSpec:
+    """One [paths] entry, each field checked where it is written."""
+    levels = tuple(level.value for level in FeatBBM)
+    what = "a path"
+    for field_name, value in spec.items():
+        where = place.value(field_name)
+        if field_name not in PATH_KEYS:
+            raise InputError(path, *place.key(field_name), f"unknown key '{field_name}' in {what}"
+                             + did_you_mean(field_name, PATH_KEYS))
+        if field_name in ("claims", "prologue", "epilogue"):
+            continue
+        if not isinstance(value, str):
+            raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
+        if field_name == "level" and not _is_level(value):
+            raise InputError(path, *where, f"unknown FEAT_BBM level '{value}' (expected one of "
+                             f"{', '.join(levels)})" + did_you_mean(value, levels))
+        if field_name == "expect" and value not in EXPECT_VALUES:
+            raise InputError(path, *where, f"a path's expect must be one of {', '.join(EXPECT_VALUES)}, "
+                             f"not {value!r}" + did_you_mean(value, EXPECT_VALUES))
+    claims = _claims(path, place, "claims", spec["claims"], "a path's claims") if "claims" in spec else None
+    context: dict[str, tuple[tuple[str, ...] | None, tuple[tuple[int, int], ...]]] = {}
+    for part in ("prologue", "epilogue"):
+        lines = spec.get(part)
+        if lines is None:
+            context[part] = (None, ())
+            continue
+        where = place.value(part)
+        if not isinstance(lines, list):
+            raise InputError(path, *where, f"a path's {part} is a list of instruction lines, e.g. "
+                             f"{part} = [\"dsb ishst\"], not {_kind(lines)}")
+        items = loc.array_items_at(*where) if place.found(part) else []
+        places = [items[k] if k < len(items) else where for k in range(len(lines))]
+        for text, at in zip(lines, places, strict=True):
+            if not isinstance(text, str):
+                raise InputError(path, *at, f"each line of a path's {part} must be a string, not {_kind(text)}")
+            _check_line(path, loc, text, at)
+        context[part] = (tuple(lines), tuple(places))
+    return PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
+                    place.value("level") if "level" in spec else place.where, claims, str(spec.get("expect", "")),
+                    context["prologue"][0], context["epilogue"][0], context["prologue"][1], context["epilogue"][1])
+
+
+def _claims(path: str, place: _Place, key: str, value: Any, what: str) -> dict[str, str]:
+    """A [claims] table (the scenario's or a path's): property = holds, violated or any."""
+    if not isinstance(value, dict):
+        raise InputError(path, *place.value(key), f"{what} must be a table of property = \"holds\" or "
+                         f"\"violated\", not {_kind(value)}")
+    table = place.table(key)
+    for prop, claim in value.items():
+        if prop not in PROPERTIES:
+            raise InputError(path, *table.key(prop), f"unknown property '{prop}' in {what}"
+                             + did_you_mean(prop, PROPERTIES))
+        if not isinstance(claim, str) or claim not in CLAIM_VALUES:
+            shown = repr(claim) if isinstance(claim, str) else _kind(claim)
+            raise InputError(path, *table.value(prop), f"{what}: '{prop}' must be one of "
+                             f"{', '.join(CLAIM_VALUES)}, not {shown}"
+                             + (did_you_mean(claim, CLAIM_VALUES) if isinstance(claim, str) else ""))
+    return dict(value)
+
+
+class _Place:
+    """Where the keys and values of one TOML table are written: a [section] (``section``), or an
+    inline table ``{ ... }`` scanned from its opening brace; ``where`` stands for anything not found."""
+
+    def __init__(self, loc: Locator, where: tuple[int, int], section: str | None = None,
+                 brace: tuple[int, int] | None = None) -> None:
+        self.loc, self.where, self.section = loc, where, section
+        self.fields = _inline_fields(loc, *brace) if brace is not None else None
+
+    def found(self, name: str) -> bool:
+        if self.fields is not None:
+            return name in self.fields
+        return self.section is not None and (self.loc.has_key(self.section, name)
+                                             or self._header(name) is not None)
+
+    def _header(self, name: str) -> tuple[int, int] | None:
+        full = f"{self.section}.{name}" if self.section else name  # [full], or [full.sub] below it
+        return next(((i + 1, 1) for i, header in self.loc.headers if header == full or header.startswith(full + ".")),
+                    None)
+
+    def key(self, name: str) -> tuple[int, int]:
+        if self.fields is not None:
+            return self.fields[name][0] if name in self.fields else self.where
+        if self.section is not None and self.found(name):
+            return self.loc.key(self.section, name)
+        return self.where
+
+    def value(self, name: str) -> tuple[int, int]:
+        if self.fields is not None:
+            return self.fields[name][1] if name in self.fields else self.where
+        if self.section is not None and self.found(name):
+            return self.loc.value(self.section, name)
+        return self.where
+
+    def table(self, name: str) -> _Place:
+        """The place of the table that is the value of ``name``."""
+        if self.section is not None and self.fields is None and self._header(name) is not None:
+            return _Place(self.loc, self.loc.key(self.section, name),
+                          section=f"{self.section}.{name}" if self.section else name)
+        line, col = self.value(name)
+        text = self.loc.lines[line - 1] if 0 < line <= len(self.loc.lines) else ""
+        if self.found(name) and text[col - 1:col] == "{":
+            return _Place(self.loc, (line, col), brace=(line, col))
+        return _Place(self.loc, (line, col))
+
+
+def _inline_fields(loc: Locator, line: int, col: int) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """For the inline table whose ``{`` is at 1-based (line, col): each key's position and its value's."""
+    out: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+    depth, quote, want_key = 0, "", False
+    i, j = line - 1, col - 1
+    while i < len(loc.lines):
+        text = loc.lines[i]
+        while j < len(text):
+            c = text[j]
+            if quote:
+                if quote[0] == '"' and c == "\\":
+                    j += 2
+                    continue
+                if text.startswith(quote, j):
+                    j += len(quote)
+                    quote = ""
+                    continue
+            elif want_key and depth == 1 and not c.isspace() and c not in ",}":
+                m = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)').match(text, j)
+                eq = text.find("=", m.end()) if m else -1
+                if m is None or eq < 0 or text[m.end():eq].strip():
+                    return out
+                name = next(g for g in m.groups() if g is not None)
+                v = eq + 1
+                while v < len(text) and text[v] in " \t":
+                    v += 1
+                out.setdefault(name, ((i + 1, j + 1), (i + 1, v + 1)))
+                want_key, j = False, v
+                continue
+            elif c in "'\"":
+                quote = c * 3 if text.startswith(c * 3, j) else c
+                j += len(quote)
+                continue
+            elif c in "[{":
+                depth += 1
+                want_key = depth == 1
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    return out
+            elif c == "," and depth == 1:
+                want_key = True
+            j += 1
+        if len(quote) == 1:
+            quote = ""
+        i, j = i + 1, 0
+    return out
 
 
 def _is_level(text: str) -> bool:
