@@ -90,13 +90,37 @@ def _parser() -> Any:
     return ts.Parser(ts.Language(tsc.language()))
 
 
-def _definitions(src: Source) -> dict[str, Any]:
-    """The file's function definitions by name (the first of a name), in one parse per file."""
-    got = _DEFINED.get(id(src))
+@dataclass(frozen=True)
+class CType:
+    """A declared C type, as far as a store needs it: the type's name (``pte_t``, ``struct foo``)
+    and how many pointers or array dimensions stand between the name and it."""
+
+    name: str
+    depth: int
+
+
+@dataclass
+class _File:
+    """One parse of a file (its macros rewritten, see macros.py): its function definitions by
+    name (the first of a name), the types of its file-scope variables, the fields of the structs
+    and unions it defines, and the guesses the rewriting made."""
+
+    defs: dict[str, Any]
+    globals: dict[str, CType]
+    fields: dict[str, dict[str, CType]]
+    guesses: tuple[Any, ...]
+
+
+def _parsed(src: Source, keep: frozenset[str] = frozenset()) -> _File:
+    """``src`` parsed once per file and set of names the map keeps from the macro table."""
+    from .macros import rewrite
+
+    got = _DEFINED.get((id(src), keep))
     if got is not None and got[0] is src:
         return got[1]
-    tree = _parser().parse(src.text.encode("utf-8"))
-    found: dict[str, Any] = {}
+    text, guesses = rewrite(src.text, keep)
+    tree = _parser().parse(text.encode("utf-8"))
+    file = _File({}, {}, {}, guesses)
     stack = [tree.root_node]
     while stack:  # iterative: code nested thousands deep must not exhaust Python's recursion
         node = stack.pop()
@@ -106,15 +130,83 @@ def _definitions(src: Source) -> dict[str, Any]:
                 decl = decl.child_by_field_name("declarator")
             ident = decl.child_by_field_name("declarator") if decl is not None else None
             if ident is not None:
-                found.setdefault(ident.text.decode("utf-8", errors="replace"), node)
+                file.defs.setdefault(ident.text.decode("utf-8", errors="replace"), node)
                 continue
+        if node.type == "declaration" and node.parent is not None and node.parent.type == "translation_unit":
+            file.globals.update(_declared_names(node))
+        if node.type in ("struct_specifier", "union_specifier") and node.child_by_field_name("body") is not None:
+            members: dict[str, CType] = {}
+            for member in node.child_by_field_name("body").named_children:
+                if member.type == "field_declaration":
+                    members.update(_declared_names(member))
+            name = node.child_by_field_name("name")
+            kind = node.type.split("_")[0]
+            if name is not None:
+                file.fields[f"{kind} {_text(name)}"] = members
+            if node.parent is not None and node.parent.type == "type_definition":
+                for d in node.parent.children_by_field_name("declarator"):
+                    if d.type == "type_identifier":
+                        file.fields[_text(d)] = members
         stack += reversed(node.children)
     _DEFINED.clear()  # one file at a time; the entry holds ``src``, so its id stays its own
-    _DEFINED[id(src)] = (src, found)
-    return found
+    _DEFINED[(id(src), keep)] = (src, file)
+    return file
 
 
-_DEFINED: dict[int, tuple[Source, dict[str, Any]]] = {}
+def _definitions(src: Source, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The file's function definitions by name (the first of a name)."""
+    return _parsed(src, keep).defs
+
+
+_DEFINED: dict[tuple[int, frozenset[str]], tuple[Source, _File]] = {}
+
+
+def _type_name(node: Any) -> str | None:
+    """The name of the type a declaration gives (qualifiers dropped)."""
+    t = node.child_by_field_name("type")
+    if t is None:
+        return None
+    if t.type in ("struct_specifier", "union_specifier", "enum_specifier"):
+        name = t.child_by_field_name("name")
+        return f"{t.type.split('_')[0]} {_text(name)}" if name is not None else None
+    return _text(t)
+
+
+def _declared_names(node: Any) -> dict[str, CType]:
+    """The names a declaration (of variables, parameters or fields) declares, with their types."""
+    base = _type_name(node)
+    out: dict[str, CType] = {}
+    if base is None:
+        return out
+    for d in node.children_by_field_name("declarator"):
+        depth = 0
+        while d is not None:
+            if d.type in ("identifier", "field_identifier"):
+                out[_text(d)] = CType(base, depth)
+                break
+            if d.type in ("pointer_declarator", "array_declarator"):
+                depth += 1
+                d = d.child_by_field_name("declarator")
+            elif d.type == "init_declarator":
+                d = d.child_by_field_name("declarator")
+            elif d.type == "parenthesized_declarator":
+                d = d.named_children[0] if d.named_child_count else None
+            else:
+                break  # a function declarator: not a variable
+    return out
+
+
+def _declared(fn: Any) -> dict[str, CType]:
+    """The types of ``fn``'s parameters and locals (the first declaration of a name)."""
+    out: dict[str, CType] = {}
+    stack = [fn]
+    while stack:
+        n = stack.pop()
+        if n.type in ("parameter_declaration", "declaration"):
+            for name, t in _declared_names(n).items():
+                out.setdefault(name, t)
+        stack += reversed(n.named_children)
+    return out
 
 
 def _parameters(fn: Any) -> list[str]:
@@ -135,8 +227,8 @@ def _parameters(fn: Any) -> list[str]:
     return out
 
 
-def find_function(src: Source, name: str) -> Any:
-    fn = _definitions(src).get(name)
+def find_function(src: Source, name: str, keep: frozenset[str] = frozenset()) -> Any:
+    fn = _definitions(src, keep).get(name)
     if fn is None:
         raise src.error(0, 0, f"no function '{name}' in {src.path}")
     deep = _too_deep(fn)
@@ -192,6 +284,10 @@ class _Context:
     reads: int = 0  # memory reads in conditions so far (each one its own value)
     warn: Callable[[InputError], None] = lambda _e: None  # a located warning (an assumption made)
     acting: dict[int, tuple[Call, bool]] = field(default_factory=dict)  # whether a call gives instructions
+    keep: frozenset[str] = frozenset()  # macro-table names the map gives a meaning (see macros.py)
+    entry_types: frozenset[str] = frozenset()  # the map's [types] entries: an assignment to one is a store
+    types: dict[str, CType] = field(default_factory=dict)  # the walked function's declared names
+    said: set[str] = field(default_factory=set)  # the macro guesses said so far, by name
 
 
 MAX_INLINE = 8  # helpers inlined into helpers, at most this deep
@@ -201,15 +297,24 @@ _POSTFIX = re.compile(r"[A-Za-z_]\w*(\s*(->|\.)\s*[A-Za-z_]\w*|\[[^\[\]]*\])*|\d
 def function_paths(src: Source, name: str, known: Callable[[str], bool] | None = None,
                    pure: Callable[[str], bool] | None = None,
                    pruned: list[tuple[str, ...]] | None = None,
-                   warn: Callable[[InputError], None] | None = None) -> list[CPath]:
+                   warn: Callable[[InputError], None] | None = None,
+                   entry_types: frozenset[str] = frozenset()) -> list[CPath]:
     """The control paths of ``name``. A call to a function defined in the same file is inlined (its
     paths, its parameters replaced by the call's arguments) unless ``known(callee)``: the primitive
     map's meaning wins. Without ``known``, nothing is inlined. A path whose branch choices
     contradict each other is dropped (its conditions appended to ``pruned``); ``pure`` names the
-    calls whose value depends on their arguments alone (the map's [pure])."""
-    fn = find_function(src, name)
-    cx = _Context(src, known or (lambda _n: True), (name,), pure=pure or (lambda _n: False),
-                  warn=warn or (lambda _e: None))
+    calls whose value depends on their arguments alone (the map's [pure]). An assignment through a
+    pointer to one of ``entry_types`` (the map's [types]) is a store: a call named "=" with the
+    target and the value as arguments. The kernel's macros are read as macros.py says, except
+    those ``known`` gives a meaning."""
+    from . import macros
+
+    knows = known or (lambda _n: True)
+    keep = frozenset(n for n in macros.MEANING if knows(n))
+    user_pure = pure or (lambda _n: False)
+    fn = find_function(src, name, keep)
+    cx = _Context(src, knows, (name,), pure=lambda n: user_pure(n) or (n in macros.PURE and n not in keep),
+                  warn=warn or (lambda _e: None), keep=keep, entry_types=entry_types)
     got = _walk(cx, fn)
     if pruned is not None:
         pruned += cx.pruned
@@ -217,7 +322,8 @@ def function_paths(src: Source, name: str, known: Callable[[str], bool] | None =
 
 
 def _walk(cx: _Context, fn: Any) -> list[CPath]:
-    cx = replace(cx, values=_values(fn))
+    cx = replace(cx, values=_values(fn), types=_declared(fn))
+    _say_guesses(cx, fn)
     body = fn.child_by_field_name("body")
     paths = _block(cx, list(body.named_children), [CPath()])
     for p in paths:
@@ -226,6 +332,41 @@ def _walk(cx: _Context, fn: Any) -> list[CPath]:
             raise cx.src.error(row, col, f"goto {label}: the label is not later in a block around the goto; "
                                          "bbmcheck follows forward jumps out of blocks only")
     return paths
+
+
+def _say_guesses(cx: _Context, fn: Any) -> None:
+    """A located warning for each macro guess inside ``fn`` (once per name): what it was read as."""
+    lo, hi = fn.start_byte, fn.end_byte
+    text = cx.src.text
+    for g in _parsed(cx.src, cx.keep).guesses:
+        at = len(text[:g.offset].encode("utf-8"))
+        if lo <= at < hi and g.name not in cx.said and not cx.known(g.name):
+            cx.said.add(g.name)
+            row = text.count("\n", 0, g.offset)
+            col = len(text[text.rfind("\n", 0, g.offset) + 1:g.offset].encode("utf-8"))
+            cx.warn(cx.src.error(row, col, f"macro '{g.name}' guessed: read as {g.what}"))
+
+
+def _silent(cx: _Context, name: str) -> bool:
+    """A macro-table call that computes a value (BIT, container_of ...) the map does not name: no call."""
+    from .macros import PURE
+
+    return name in PURE and name not in cx.keep
+
+
+def _bug(cx: _Context, node: Any) -> Any:
+    """The condition of a BUG_ON-like statement the map does not name (the path where it holds
+    stops), or None."""
+    from .macros import BUGS
+
+    node = _bare(node)
+    if node.type != "call_expression":
+        return None
+    name = _text(node.child_by_field_name("function"))
+    args = node.child_by_field_name("arguments")
+    if name not in BUGS or name in cx.keep or cx.known(name) or args is None or not args.named_children:
+        return None
+    return args.named_children[0]
 
 
 def _values(fn: Any) -> frozenset[str]:
@@ -258,7 +399,7 @@ def _helper(cx: _Context, node: Any) -> tuple[str, Any] | None:
     name = _text(node.child_by_field_name("function"))
     if cx.known(name) or name in cx.stack or len(cx.stack) > MAX_INLINE:
         return None
-    fn = _definitions(cx.src).get(name)
+    fn = _definitions(cx.src, cx.keep).get(name)
     if fn is None:
         return None
     if name not in cx.inlined:
@@ -356,6 +497,77 @@ def _address_args(node: Any) -> list[str]:
 
 
 _WRITES = ("assignment_expression", "update_expression", "init_declarator")
+
+
+def _store(cx: _Context, node: Any) -> Call | None:
+    """The store an assignment makes to a table entry, as the call "=" (target, value); None when
+    the target is not a table entry: a variable, a field, or memory whose declared type the map's
+    [types] does not name. A target whose type no declaration in the file gives is taken as an
+    entry when the stored value has an entry type, and as other memory otherwise; a located
+    warning says which."""
+    if not cx.entry_types:
+        return None
+    left = _bare(node.child_by_field_name("left"))
+    right = node.child_by_field_name("right")
+    if left.type == "pointer_expression" and left.children and left.children[0].type == "*" or (
+            left.type == "subscript_expression"):
+        target = left.child_by_field_name("argument")
+    else:
+        return None
+    row, col = left.start_point
+    what = _text(target)
+    declared = _type_of(cx, target)
+    if declared is None:
+        value = _type_of(cx, right) if right is not None else None
+        if value is None or value.depth != 0 or value.name not in cx.entry_types:
+            cx.warn(cx.src.error(row, col, f"no declaration of '{what}' found: taken as memory that holds no table "
+                                           "entry, so this store is not modelled (declare it, or give the map's "
+                                           "[types] its type)"))
+            return None
+        cx.warn(cx.src.error(row, col, f"no declaration of '{what}' found: taken to point to table entries, "
+                                       f"since the value stored is a {value.name}"))
+    elif declared.depth != 1 or declared.name not in cx.entry_types:
+        return None
+    op = node.child_by_field_name("operator")
+    if op is not None and op.type != "=":
+        raise cx.src.error(row, col, f"'{op.type}' to table entry '{_text(left)}' is not modelled: bbmcheck models "
+                                     "a descriptor written whole, by one store (write entry = new value)")
+    return Call("=", (_text(left), _text(right)), (left, right), row, col)
+
+
+def _type_of(cx: _Context, node: Any) -> CType | None:
+    """The declared type of expression ``node``, where declarations in the function or the file
+    give it: a name, ``*e``, ``&e``, ``e[i]``, ``e->f``, ``e.f`` and casts; else None."""
+    node = _bare(node)
+    kind = node.type
+    if kind == "identifier":
+        name = _text(node)
+        return cx.types.get(name) or _parsed(cx.src, cx.keep).globals.get(name)
+    if kind in ("pointer_expression", "subscript_expression"):
+        inner = _type_of(cx, node.child_by_field_name("argument"))
+        if inner is None:
+            return None
+        if kind == "pointer_expression" and node.children[0].type == "&":
+            return CType(inner.name, inner.depth + 1)
+        return CType(inner.name, inner.depth - 1) if inner.depth > 0 else None
+    if kind == "field_expression":
+        base = _type_of(cx, node.child_by_field_name("argument"))
+        arrow = any(c.type == "->" for c in node.children)
+        members = _parsed(cx.src, cx.keep).fields.get(base.name) if base is not None else None
+        if base is None or members is None or base.depth != (1 if arrow else 0):
+            return None
+        return members.get(_text(node.child_by_field_name("field")))
+    if kind in ("cast_expression", "compound_literal_expression"):
+        described = node.child_by_field_name("type")
+        cast = _type_name(described) if described is not None else None
+        if cast is None:
+            return None
+        depth, d = 0, described.child_by_field_name("declarator")
+        while d is not None and d.type in ("abstract_pointer_declarator", "abstract_array_declarator"):
+            depth += 1
+            d = d.child_by_field_name("declarator")
+        return CType(cast, depth)
+    return None
 
 
 def _has(node: Any, kinds: tuple[str, ...]) -> bool:
@@ -571,6 +783,9 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
     ``?:`` decide whether a call happens, and where an inlined helper has paths of its own."""
     node = _bare(node)
     if node.type == "call_expression":
+        if _silent(cx, _text(node.child_by_field_name("function"))):  # a value: its arguments' calls only
+            args = node.child_by_field_name("arguments")
+            return _effects(cx, args, paths) if args is not None else paths
         helper = _helper(cx, node)
         if helper is not None:
             return [q for q, _ in _inline(cx, node, *helper, paths)]
@@ -601,10 +816,13 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         for c in node.named_children:
             if c != target and c.type != "comment":
                 paths = _effects(cx, c, paths)
+        store = _store(cx, node) if node.type == "assignment_expression" else None
         target = _bare(target) if target is not None else None
         plain = target is not None and target.type == "identifier"
         changed = [_text(target)] if plain else [MEM, *(_identifiers(target) if target is not None else [])]
         for p in paths:
+            if store is not None:
+                p.calls.append(store)
             p.bump(*changed)
         return paths
     if not _has(node, ("call_expression", *_WRITES)):
@@ -654,7 +872,8 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
             if value is not True:
                 no.append(q.fork(f"!({cond})"))
         return yes, no
-    if node.type == "call_expression":  # the call's own value decides: each path knows it
+    if node.type == "call_expression" and not _silent(cx, _text(node.child_by_field_name("function"))):
+        # the call's own value decides: each path knows it
         pure = cx.pure(_text(node.child_by_field_name("function")))
         yes = _choose(cx, node, paths, cond, True)
         no = _choose(cx, node, paths, f"!({cond})", False)
@@ -672,9 +891,11 @@ def _branch(cx: _Context, node: Any, paths: list[CPath]) -> tuple[list[CPath], l
 
 def nested_calls(call: Call) -> list[Call]:
     """The calls in ``call``'s arguments, renamed as ``call`` was (an inlined helper's)."""
+    from .macros import PURE
+
     out: list[Call] = []
     for node in call.arg_nodes:
-        out += _calls_in(node)
+        out += [c for c in _calls_in(node) if c.name not in PURE]  # BIT, container_of: values
     for subst in call.renames:
         out = [_renamed(c, dict(subst)) for c in out]
     return out
@@ -748,6 +969,11 @@ def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         return paths
     if kind == "compound_statement":
         return idle + _block(cx, list(node.named_children), live)
+    if kind == "expression_statement" and node.named_child_count:
+        cond = _bug(cx, node.named_children[0])
+        if cond is not None:  # BUG_ON(c): the kernel stops where c holds; the paths where it does not go on
+            _, going_on = _branch(cx, cond, live)
+            return idle + going_on
     if kind in ("expression_statement", "declaration"):
         return idle + _effects(cx, node, live)
     if kind == "return_statement":

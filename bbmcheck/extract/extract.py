@@ -31,7 +31,16 @@ from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
 from .c_paths import Call, find_function, function_paths, nested_calls, same_text
-from .mapping import PLACEHOLDER, PathSpec, PrimitiveMap, Scenario, load_primitives, load_scenario, set_bit
+from .mapping import (
+    PLACEHOLDER,
+    PathSpec,
+    PrimitiveMap,
+    Scenario,
+    expand_lines,
+    load_primitives,
+    load_scenario,
+    set_bit,
+)
 from .source import Source, read_source
 
 
@@ -83,7 +92,8 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
     else:
         found = []
         total = 0
-        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn):
+        for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn,
+                                entry_types=pmap.entry_types):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
@@ -204,7 +214,8 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
     pruned: list[tuple[str, ...]] = []
     if src.kind == "asm":
         raise InputError(src.path, 1, 1, "assembly needs --scenario FILE: which entry each register points at")
-    paths = function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, warn)
+    paths = function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, warn,
+                           entry_types=pmap.entry_types)
     fn = find_function(src, function)
     made = ds.constructed(fn, pmap)
     end = src.where(fn.end_point[0], max(fn.end_point[1] - 1, 0))
@@ -374,7 +385,8 @@ class _Expander:
             lines = self.pmap.fails.get(key) if call.outcome is False else None
             if lines is None:
                 lines = self.pmap.primitives[key]
-            return [(filled, call.row, call.col) for t in lines for filled in self.fill_span(t, call)]
+            return [(filled, call.row, call.col) for t in expand_lines(lines, lambda t: self.fill(t, call))
+                    for filled in self.fill_span(t, call)]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):
@@ -402,6 +414,8 @@ class _Expander:
     def fill(self, template: str, call: Call) -> str:
         def sub(m: re.Match[str]) -> str:
             kind, n = m.group(1), int(m.group(2))
+            if kind == "span":
+                return m.group(0)  # a range: fill_span makes a line per address
             if n >= len(call.args):
                 raise self.src.error(call.row, call.col, f"'{call.name}' needs argument {n + 1} for {m.group(0)}")
             arg, node = call.args[n], call.arg_nodes[n] if n < len(call.arg_nodes) else None

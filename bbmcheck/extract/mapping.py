@@ -5,6 +5,7 @@ FEAT_BBM level each path targets, and the caller's context before and after the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,10 @@ from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
 from ..sequences.schema import CLAIM_VALUES, EXPECT_VALUES
 
 PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span):(\d+)\}")
-BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah")
+BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah", "linux-arm64-mm", "hafnium")
+# a map line that holds only where a condition does: "when valid {desc:1}: dsb ishst" (see expand_lines)
+WHEN = re.compile(r"when (.+?): (.+)\Z")
+_CONDITION = re.compile(r"(valid|invalid|table|leaf) (\S.*)|(\S+) (==|!=) (\S+)")
 
 
 def _read_toml(path: str) -> tuple[dict[str, Any], Locator]:
@@ -107,6 +111,9 @@ class PrimitiveMap:
     values: dict[str, str] = field(default_factory=dict)
     bits: dict[str, str] = field(default_factory=dict)
     makes: dict[str, frozenset[str]] = field(default_factory=dict)  # constructor -> kinds it makes
+    # [types] entries: the C types of a page-table entry; an assignment through a pointer to one
+    # is a store, the call "=" with arguments (target, value)
+    entry_types: frozenset[str] = frozenset()
 
     def knows(self, name: str) -> bool:
         """Whether the map gives the call ``name`` a meaning (then a same-file definition is not inlined)."""
@@ -130,7 +137,7 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    sections = ("extends", "primitives", "fails", "dispatch", "pure", "predicates", "values", "bits", "makes")
+    sections = ("extends", "primitives", "fails", "dispatch", "pure", "types", "predicates", "values", "bits", "makes")
     for key in data:
         if key not in sections:
             raise InputError(path, *loc.key("", key), f"unknown section '{key}'" + did_you_mean(key, sections))
@@ -194,11 +201,13 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
             raise InputError(path, *loc.value("makes", key), f"[makes] {key!r}: a kind or a list of kinds ("
                              f"{', '.join(KIND_GROUPS)})")
         makes[_norm(key)] = frozenset(k for n in names for k in KIND_GROUPS[n])
+    types = _entry_types(f, loc, prims, base)
     if base is not None:
         return PrimitiveMap(path, prims, {**base.dispatch, **dispatch}, base.pure | frozenset(pure), fails,
                             {**base.predicates, **predicates}, {**base.values, **values}, {**base.bits, **bits},
-                            {**base.makes, **makes})
-    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails, predicates, values, bits, makes)
+                            {**base.makes, **makes}, entry_types=types)
+    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails, predicates, values, bits, makes,
+                        entry_types=types)
 
 
 KINDS = ("invalid", "block", "page", "table")  # what an entry may hold, for the default scenario
@@ -240,6 +249,53 @@ def _predicates(path: str, f: _Fields, loc: Locator) -> dict[str, tuple[frozense
     return out
 
 
+def _entry_types(f: _Fields, loc: Locator, prims: dict[str, tuple[str, ...]],
+                 base: PrimitiveMap | None) -> frozenset[str]:
+    """[types] entries = ["pte_t", ...]: the entry types, with the base map's; they need "=" in
+    [primitives], what a store of one does."""
+    section = f.section("types", "entries = [C type names of page-table entries]")
+    for key in section:
+        if key != "entries":
+            raise f.err(loc.key("types", key), f"unknown key '{key}' in [types] (expected entries)"
+                        + did_you_mean(key, ("entries",)))
+    names = section.get("entries", [])
+    if not isinstance(names, list) or not all(isinstance(x, str) and re.fullmatch(r"[A-Za-z_]\w*", x)
+                                              for x in names):
+        raise f.err(loc.value("types", "entries"), "[types] entries must be a list of C type names, "
+                    "e.g. entries = [\"pte_t\"]")
+    if names and "=" not in prims:
+        raise f.err(loc.value("types", "entries"), "[types] entries needs \"=\" in [primitives]: what a "
+                    "store to an entry does, e.g. \"=\" = [\"str {entry:0}, {desc:1}\"]")
+    return frozenset(names) | (base.entry_types if base is not None else frozenset())
+
+
+def expand_lines(templates: tuple[str, ...], fill: Callable[[str], str]) -> list[str]:
+    """A primitive's lines with their placeholders filled (``fill``); a line ``when COND: LINE``
+    only where COND holds, its parts joined by `` and ``: ``valid D``, ``invalid D``, ``table D``,
+    ``leaf D`` (D a descriptor, such as {desc:1}) or ``A == B`` / ``A != B`` (words, such as
+    {raw:6} == true). The condition is filled first, so LINE's placeholders are needed only
+    where it holds."""
+    out = []
+    for template in templates:
+        m = WHEN.match(template)
+        if m is None:
+            out.append(fill(template))
+        elif all(_holds(part, fill) for part in m.group(1).split(" and ")):
+            out.append(fill(m.group(2)))
+    return out
+
+
+def _holds(condition: str, fill: Callable[[str], str]) -> bool:
+    m = _CONDITION.fullmatch(condition)
+    assert m is not None  # checked when the map was loaded
+    if m.group(1):
+        desc = parse_descriptor(fill(m.group(2)))
+        return {"valid": desc.valid, "invalid": not desc.valid, "table": desc.kind == "table",
+                "leaf": desc.is_leaf}[m.group(1)]
+    same = " ".join(fill(m.group(3)).split()) == " ".join(fill(m.group(5)).split())
+    return same == (m.group(4) == "==")
+
+
 def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple[str, ...]]:
     """[section]: name = [instruction lines], each placeholder checked."""
     out: dict[str, tuple[str, ...]] = {}
@@ -254,6 +310,13 @@ def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple
                     chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value(section, key)]
                     raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
                                      f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa, span or table, ':N')")
+            when = WHEN.match(line)
+            bad = next((c for c in when.group(1).split(" and ") if not _CONDITION.fullmatch(c)), None) if when else (
+                line if line.startswith("when ") else None)
+            if bad is not None:
+                where = loc.string_chars(*places[k])[0] if k < len(places) else loc.value(section, key)
+                raise InputError(path, *where, f"'{bad}' is not a condition: write when valid {{desc:N}}: LINE "
+                                 "(or invalid, table, leaf), or when {raw:N} == WORD: LINE")
         out[key] = tuple(lines)
     return out
 
@@ -292,7 +355,7 @@ class Scenario:
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
-        return self.entries.get(key) or self.entries.get(key.lstrip("*").strip("() "))
+        return self.entries.get(key) or self.entries.get(key.lstrip("*&").strip("() "))
 
     def value(self, expr: str) -> Descriptor | None:
         return self.values.get(_norm(expr))
