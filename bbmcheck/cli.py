@@ -169,6 +169,8 @@ def _verify_options(p: _Parser) -> None:
             "--function and --scenario).")
     p.value("--function", metavar="NAME", help="With --from-code: the function to extract.")
     p.value("--scenario", metavar="FILE", help="With --from-code: the scenario file.")
+    p.value("--path", metavar="NAME", help="With --from-code: only this path (its short name, p2, or its model "
+            "name).")
     p.value("--primitives", metavar="MAP", help="With --from-code: primitive map (file or bundled name).")
     p.switch("--strict", "With --from-code: refuse calls the primitive map does not know and unknown assembly "
              "instructions (default: warn and ignore).", default=False)
@@ -188,9 +190,9 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
            timing: bool = False, max_states: int = 2_000_000, timeout: float | None = None, symmetry: bool = True,
            evictions: bool = False, nt_fault: str = "both", nt_cache: str = "both", l2_nt: str = "both",
            rmrrpw: str = "overlap", traces: bool = True, trace_out: str | None = None, from_code: str | None = None,
-           function: str | None = None, scenario: str | None = None, primitives: str | None = None,
-           strict: bool = False, format: str = "itf", engine: str = "explicit", bound: int | None = None,
-           claims: str = "model") -> int:
+           function: str | None = None, scenario: str | None = None, path: str | None = None,
+           primitives: str | None = None, strict: bool = False, format: str = "itf", engine: str = "explicit",
+           bound: int | None = None, claims: str = "model") -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .arch.config import ChoiceSpace, L2Nt, NtCache, NtFault, Rmrrpw
     from .verify import Options
@@ -240,19 +242,28 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
         raise _opt_error("--from-code", "give a model or --from-code, not both")
     if from_code is None and model is None:
         raise _opt_error("verify", "verify needs a model name or file (or --from-code FILE)")
+    if path is not None and from_code is None:
+        raise _opt_error("--path", "--path chooses a path of the code: it needs --from-code")
     from .verify import TimeUp, TooManyVcpus, interruptible, time_limit
 
     try:
         with time_limit(timeout):  # --timeout bounds the whole command: loading, building, search, BMC
             with interruptible():
                 if from_code is not None:
-                    models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict=strict)]
+                    models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict, path)]
+                    if not models:
+                        raise _opt_error("--from-code", f"no path of '{function}' updates a page table: nothing "
+                                         "to check")
                 else:
                     assert model is not None
                     models = [_load(model)]
-            if len(models) > 1 and json:
-                raise _opt_error("--json", "--json takes one model; this code has several paths (use extract -o)")
-            codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats) for seq in models]
+            # --json with several paths (code): one list, an object per path as one path prints it
+            gathered: list[dict[str, object]] | None = [] if json and len(models) > 1 else None
+            codes = [_verify_one(seq, options, json, timing, traces, trace_out, formats, gathered) for seq in models]
+            if gathered is not None:
+                import json as json_text
+
+                sys.stdout.write(json_text.dumps(gathered, indent=2, sort_keys=True) + "\n")
     except TimeUp as e:
         sys.stderr.write(f"bbmcheck: {e} before the model was loaded; nothing was checked\n")
         return 3
@@ -296,33 +307,66 @@ def _load(model: str) -> Sequence:
 
 
 def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None,
-             strict: bool) -> list[Extracted]:
+             strict: bool, path: str | None = None) -> list[Extracted]:
+    """The models of ``function``'s paths (with ``--path``, that path's only); the notes on stderr."""
+    models, notes, chosen = _extract_all(code, function, scenario, primitives, strict)
+    for note in notes:
+        sys.stderr.write(terminal(f"bbmcheck: {note}") + "\n")
+    picked = _pick(models, path, function)
+    _say_chosen(chosen)
+    return picked
+
+
+def _say_chosen(chosen: str | None) -> None:
+    """Which primitive map was chosen, and why: said once the extraction went through, so that an
+    error stays one line."""
+    if chosen is not None:
+        sys.stderr.write(terminal(f"bbmcheck: {chosen}") + "\n")
+
+
+def _extract_all(code: str, function: str | None, scenario: str | None, primitives: str | None,
+                 strict: bool) -> tuple[list[Extracted], list[str], str | None]:
     from .extract.extract import extract
 
     if function is None:
         raise _opt_error("--function", "--function NAME is needed: which function to extract")
-    if scenario is None:
-        raise _opt_error("--scenario", "--scenario FILE is needed: it says which table entry each pointer names, "
-                         "which descriptor each value is, and the level of each path")
     def warn(e: InputError) -> None:
         sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 
+    chosen = None
     if primitives is None:  # the bundled map that knows most of the function's calls, and why
         from .extract.choose import choose_map
         from .extract.source import read_source
 
         primitives, chosen = choose_map(read_source(code), function)
-        notes_first = [chosen]
-    else:
-        notes_first = []
     models, notes = extract(code, function, scenario, primitives=primitives, strict=strict, warn=warn)
-    for note in notes_first + notes:
-        sys.stderr.write(f"bbmcheck: {note}\n")
-    return models
+    return models, notes, chosen
+
+
+def _pick(models: list[Extracted], path: str | None, function: str | None) -> list[Extracted]:
+    """``--path NAME``: the model of the path with that short name (a merged path's: the model it is
+    checked in) or that model name; an unknown or ambiguous name is a located error."""
+    if path is None:
+        return models
+    got = [m for m in models if path == m.label or path in (label for label, _ in m.merged)]
+    got = got or [m for m in models if path == m.name]
+    if len(got) == 1:
+        return got
+    if got:
+        raise _opt_error("--path", f"--path {path}: {len(got)} paths have this model name "
+                         f"({', '.join(m.label for m in got)}); give the short name")
+    known = sorted(((label, m.name) for m in models for label in (m.label, *(lb for lb, _ in m.merged))),
+                   key=lambda k: int(k[0][1:]))
+    names = ", ".join(f"{label} ({name})" for label, name in known)
+    raise _opt_error("--path", f"--path {path}: no path of '{function}' with a model has this name "
+                     f"(the paths with a model: {names or 'none'})"
+                     + did_you_mean(path, [label for label, _ in known] + [m.name for m in models]))
 
 
 def _verify_one(seq: Sequence, options: Options, json: bool, timing: bool, traces: bool, trace_out: str | None,
-                formats: tuple[str, ...]) -> int:
+                formats: tuple[str, ...], gathered: list[dict[str, object]] | None = None) -> int:
+    """Verify one model and print its result (with ``json`` and ``gathered``: add its JSON data to
+    ``gathered`` instead); its exit code."""
     from .report import json as json_report
     from .report import text as text_report
     from .verify import verify as run
@@ -335,7 +379,9 @@ def _verify_one(seq: Sequence, options: Options, json: bool, timing: bool, trace
             sys.stderr.write(terminal(f"bbmcheck: wrote {path}") + "\n")
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
-    if json:
+    if json and gathered is not None:
+        gathered.append(json_report.to_data(result, timing=timing, traces=traces))
+    elif json:
         sys.stdout.write(json_report.render(result, timing=timing, traces=traces))
     else:
         sys.stdout.write(text_report.render(result, traces=traces))
@@ -414,23 +460,33 @@ def _extract_options(p: _Parser) -> None:
     p.value("--primitives", metavar="MAP", help="Primitive map: a TOML file or a bundled name (linux-kvm-arm64, "
             "xen-arm, gunyah, linux-arm64-mm, hafnium; default: the one that knows most of the function's calls).")
     p.value("-o", "--out", metavar="FOLDER", help="Write one model file per path here.")
+    p.value("--path", metavar="NAME", help="Only this path: its short name (p2) or its model name.")
+    p.flag("--list-paths", "Print each path (short name, model name, instructions, conditions) and the notes; "
+           "write no model.")
     p.switch("--strict", "Refuse calls the primitive map does not know.", default=False)
 
 
 def extract(code: str, function: str | None = None, scenario: str | None = None, primitives: str | None = None,
-            out: str | None = None, strict: bool = False) -> int:
+            out: str | None = None, path: str | None = None, list_paths: bool = False, strict: bool = False) -> int:
     """Turn each feasible control path of a function into a model file."""
     from pathlib import Path
 
     from .sequences.edit import to_toml
 
-    models = _extract(code, function, scenario, primitives, strict)
+    if list_paths:
+        if out is not None:
+            raise _opt_error("--list-paths", "--list-paths prints the paths and writes no model; drop -o")
+        every, notes, chosen = _extract_all(code, function, scenario, primitives, strict)
+        sys.stdout.write(_path_list(_pick(every, path, function), notes))
+        _say_chosen(chosen)
+        return 0
+    models = _extract(code, function, scenario, primitives, strict, path)
     if not models:
         raise _opt_error(code, f"no path of '{function}' updates a page table")
     texts = [(m, EXTRACT_MARKER + "\n" + to_toml(m.sequence)) for m in models]
     if out is None:
         for m, text in texts:
-            sys.stdout.write(f"# ---- {m.name} [{m.path}]\n{text}\n")
+            sys.stdout.write(terminal(f"# ---- {m.name} ({m.label}) [{m.path}]") + f"\n{text}\n")
         return 0
     from .paths import begins_with, folder_problem, inside, safe_name
 
@@ -442,22 +498,38 @@ def extract(code: str, function: str | None = None, scenario: str | None = None,
     folder = Path(out)
     # one safe, bounded file name per extracted path (long path names included), inside the folder
     planned = [(inside(folder, safe_name(m.name) + ".toml"), text) for m, text in texts]
-    for path, _ in planned:
-        if path.is_dir() or path.is_symlink():
-            raise InputError(str(path), 1, 1, "is a folder or a link, not a model file bbmcheck extract wrote; "
+    for file, _ in planned:
+        if file.is_dir() or file.is_symlink():
+            raise InputError(str(file), 1, 1, "is a folder or a link, not a model file bbmcheck extract wrote; "
                              "not overwriting it")
-        if path.exists() and not begins_with(path, EXTRACT_MARKER + "\n"):
-            raise InputError(str(path), 1, 1, "exists and was not written by bbmcheck extract; not overwriting it")
-    for path, text in planned:
+        if file.exists() and not begins_with(file, EXTRACT_MARKER + "\n"):
+            raise InputError(str(file), 1, 1, "exists and was not written by bbmcheck extract; not overwriting it")
+    for file, text in planned:
         try:
-            path.write_text(text, encoding="utf-8")
+            file.write_text(text, encoding="utf-8")
         except OSError as e:
-            raise InputError("<command-line>", 1, col, f"-o: cannot write {path}: {e.strerror or e}") from None
-        sys.stderr.write(f"bbmcheck: wrote {path}\n")
+            raise InputError("<command-line>", 1, col, f"-o: cannot write {file}: {e.strerror or e}") from None
+        sys.stderr.write(terminal(f"bbmcheck: wrote {file}") + "\n")
     return 0
 
 
 EXTRACT_MARKER = "# generated by bbmcheck extract"
+
+
+def _path_list(models: list[Extracted], notes: list[str]) -> str:
+    """``extract --list-paths``: a line per path (short name, model name, the function's
+    instructions, conditions), a merged path beside the model it is checked in; then the notes."""
+    rows = []
+    for m in models:
+        count = f"{len(m.lines)} instruction{'' if len(m.lines) == 1 else 's'}"
+        rows.append((m.label, m.name, count, m.path or "(no conditions)"))
+        rows += [(label, m.name, count, conds or "(no conditions)") for label, conds in m.merged]
+        notes = notes + [f"path {label} [{conds}] makes the same calls as {m.label} and is checked in its model "
+                         "(a [paths] entry of its own checks it apart)" for label, conds in m.merged]
+    cells = [tuple(terminal(c) for c in row) for row in rows]
+    widths = [max((len(r[k]) for r in cells), default=0) for k in range(3)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in cells]
+    return "".join(line + "\n" for line in out) + "".join(terminal(f"note: {n}") + "\n" for n in notes)
 
 
 def _prove_options(p: _Parser) -> None:

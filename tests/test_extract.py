@@ -35,7 +35,8 @@ def test_seed_patch_extracts_into_the_three_hand_written_models():
     assert [m.name for m in models] == ["ttrem0", "ttrem1", "ttrem2"]
     assert [m.path for m in models] == ["ttrem_level=TTREM_LEVEL0", "ttrem_level=TTREM_LEVEL1",
                                         "ttrem_level=TTREM_LEVEL2"]
-    assert notes == ["path [ttrem_level=other] makes no page-table update; no model"]
+    assert [m.label for m in models] == ["p1", "p2", "p3"]
+    assert notes == ["path p4 [ttrem_level=other] makes no page-table update; no model"]
     for m in models:
         hand = load_model(m.name)
         assert [instr_text(i) for i in m.sequence.program] == [instr_text(i) for i in hand.program]
@@ -100,8 +101,9 @@ def test_bad_input(tmp_path, capsys):
     scen = str(HERE / "ttrem-coalesce.scenario.toml")
     err = one_error(capsys, ["extract", seed_patch(), "--function", "no_such_fn", "--scenario", scen])
     assert ": error: no function 'no_such_fn'" in err
-    err = one_error(capsys, ["extract", seed_patch(), "--function", "stage2_coalesce_tables_into_block"])
-    assert err.startswith("<command-line>:1:1: error: --scenario FILE is needed")
+    asm = str(HERE / "s2_bbm_block.S")  # assembly has no default scenario: registers name nothing
+    err = one_error(capsys, ["extract", asm, "--function", "s2_bbm_block"])
+    assert err.startswith(f"{asm}:1:1: error: assembly needs --scenario FILE")
     broken = tmp_path / "broken.c"
     broken.write_text("static void f(int *p)\n{\n    WRITE_ONCE(*p, ;\n}\n")
     err = one_error(capsys, ["extract", str(broken), "--function", "f", "--scenario", scen])
@@ -468,3 +470,194 @@ def test_the_kvm_map_knows_the_range_and_local_flushes(tmp_path):
     (m,), _ = extract(str(code), "f", str(HERE / "kvm_replace_leaf.scenario.toml"), strict=True)
     assert m.lines[1:7] == ("dsb ishst", "tlbi ipas2e1is, 0x40000000", "dsb ish", "tlbi vmalle1is", "dsb ish", "isb")
     assert m.lines[7:13] == ("dsb nshst", "tlbi ipas2e1, 0x40000000", "dsb nsh", "tlbi vmalle1", "dsb nsh", "isb")
+
+
+MERGING = ("static void f(kvm_pte_t *ptep, kvm_pte_t new, int x, int y)\n{\n    if (x)\n        READ_ONCE(*ptep);\n"
+           "    if (y)\n        isb();\n    WRITE_ONCE(*ptep, new);\n}\n")
+SPLIT_SCENARIO = 'base = "split-bbm"\n[entries]\nptep = "T1[1]"\n[values]\nnew = "table T2"\n'
+
+
+def test_paths_have_short_stable_names_and_the_conditions_stay_in_the_title(tmp_path):
+    """p1, p2, ... in the order the paths are found, merged paths keeping theirs; the model is
+    <function>.p<k> (one path: <function>), the scenario's name wins; a [paths] key may be the short
+    name; the same path under both its keys is a located error."""
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text(MERGING)
+    scen.write_text(SPLIT_SCENARIO)
+    models, _ = extract(str(code), "f", str(scen))
+    # y decides whether isb() is made; x only whether a pure read is: x's two paths are one model
+    assert [(m.label, m.name, m.path, m.merged) for m in models] == [
+        ("p1", "f.p1", "x, y", (("p2", "!(x), y"),)), ("p3", "f.p3", "x, !(y)", (("p4", "!(x), !(y)"),))]
+    assert models[0].sequence.title == "f [p1: x, y]" and models[0].lines[0] == "isb"
+    again, _ = extract(str(code), "f", str(scen))
+    assert [(m.label, m.name, m.sequence.sha256) for m in again] == [(m.label, m.name, m.sequence.sha256)
+                                                                      for m in models]
+    # a merged path given its own entry is checked on its own, under its own short name
+    scen.write_text(SPLIT_SCENARIO + '[paths]\np4 = { level = "L1", name = "mine" }\n"x, y" = { level = "L2" }\n')
+    models, _ = extract(str(code), "f", str(scen))
+    assert [(m.label, m.name, m.sequence.level.value) for m in models] == [
+        ("p1", "f.p1", "L2"), ("p2", "f.p2", "L0"), ("p3", "f.p3", "L0"), ("p4", "mine", "L1")]
+    scen.write_text(SPLIT_SCENARIO + '[paths]\n"x, !(y)" = { level = "L1" }\np3 = { level = "L2" }\n')
+    with pytest.raises(InputError, match=r"\[paths\] 'p3' and 'x, !\(y\)' are the same path \(p3\)") as e:
+        extract(str(code), "f", str(scen))
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), 8, 1)
+    # two models of one name would share one model file and one trace name
+    scen.write_text(SPLIT_SCENARIO + '[paths]\np1 = { level = "L0", name = "same" }\n'
+                    'p3 = { level = "L1", name = "same" }\n')
+    with pytest.raises(InputError, match="paths p1 and p3 are both named 'same'") as e:
+        extract(str(code), "f", str(scen))
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), 8, 1)
+    code.write_text("static void f(kvm_pte_t *ptep, kvm_pte_t new)\n{\n    WRITE_ONCE(*ptep, new);\n}\n")
+    scen.write_text(SPLIT_SCENARIO)
+    (m,), _ = extract(str(code), "f", str(scen))
+    assert (m.label, m.name, m.path, m.sequence.title) == ("p1", "f", "", "f [only path]")
+
+
+def test_cli_list_paths_and_choose_one(tmp_path, capsys):
+    """--list-paths: a line per path (short name, model, instructions, conditions made safe for a
+    terminal) and the notes; --path keeps one path by short name or model name, on extract and
+    verify --from-code; an unknown one is a located error naming the known ones."""
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text(MERGING.replace("int y)", "int y, char c)").replace("if (x)", "if (x == '\x1b')"))
+    scen.write_text(SPLIT_SCENARIO)
+    base = ["extract", str(code), "--function", "f", "--scenario", str(scen)]
+    assert main([*base, "--list-paths"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    lines = out.splitlines()
+    assert [line.split()[:3] for line in lines[:4]] == [["p1", "f.p1", "2"], ["p2", "f.p1", "2"],
+                                                         ["p3", "f.p3", "1"], ["p4", "f.p3", "1"]]
+    assert lines[0].endswith("x == '\\x1b', y") and lines[3].endswith("!(x == '\\x1b'), !(y)")
+    assert lines[4].startswith("note: path p2 [!(x == '\\x1b'), y] makes the same calls as p1")
+    assert main([*base, "--list-paths", "--path", "p4"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["p3", "p4", "note:"]
+    for choice, model in (("p2", "f.p1"), ("f.p3", "f.p3")):
+        assert main([*base, "--path", choice, "-o", str(tmp_path / choice)]) == 0
+        assert [p.name for p in (tmp_path / choice).iterdir()] == [f"{model}.toml"]
+    capsys.readouterr()
+    argv = [*base, "--path", "f.p2"]
+    err = one_error(capsys, argv)
+    col = len(" ".join(argv[:argv.index("--path")])) + 2
+    assert err.startswith(f"<command-line>:1:{col}: error: --path f.p2: no path of 'f' with a model")
+    assert "p1 (f.p1), p2 (f.p1), p3 (f.p3), p4 (f.p3)" in err and "did you mean 'f.p" in err
+    assert main(["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--path", "p3",
+                 "--no-traces"]) == 1
+    assert capsys.readouterr().out.count("bbmcheck 0.1.0: f.p3: ") == 1
+    err = one_error(capsys, ["verify", "ttrem1", "--path", "p1"])
+    assert err.startswith("<command-line>:1:15: error: --path chooses a path of the code: it needs --from-code")
+    err = one_error(capsys, [*base, "--list-paths", "-o", str(tmp_path / "x")])
+    assert "--list-paths prints the paths and writes no model" in err and not (tmp_path / "x").exists()
+
+
+def test_cli_verify_from_code_json_lists_every_path(tmp_path, capsys):
+    """--json with several paths: a list, each object what --json prints for that path alone; the
+    exit status is the worst path's."""
+    import json
+
+    code, scen = tmp_path / "f.c", tmp_path / "s.toml"
+    code.write_text("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+                    "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+    scen.write_text(f'base = "{HERE / "one-block.toml"}"\n[entries]\nptep = "T1[1]"\n[values]\n'
+                    'same = "block oa=0x80000000 attr=normal perm=rw"\n'
+                    'moved = "block oa=0xc0000000 attr=normal perm=rw"\n')
+    argv = ["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--json"]
+    assert main(argv) == 1
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["model"], d["exit_code"]) for d in listed] == [("f.p1", 0), ("f.p2", 1)]
+    # a function none of whose paths updates a page table has nothing to check (it was an internal error)
+    code.write_text("static void f(kvm_pte_t *ptep)\n{\n    READ_ONCE(*ptep);\n}\n")
+    assert main(argv) == 2
+    assert "error: no path of 'f' updates a page table: nothing to check" in capsys.readouterr().err
+    code.write_text("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+                    "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+    for k, expected_code in ((0, 0), (1, 1)):
+        assert main([*argv, "--path", f"p{k + 1}"]) == expected_code
+        alone = json.loads(capsys.readouterr().out)
+        assert isinstance(alone, dict) and alone == listed[k]
+
+
+TWO_WAYS = ("static void f(kvm_pte_t *ptep, int x)\n{\n    if (x)\n        WRITE_ONCE(*ptep, same);\n"
+            "    else\n        WRITE_ONCE(*ptep, moved);\n}\n")
+TWO_WAYS_SCENARIO = (f'base = "{HERE / "one-block.toml"}"\n[entries]\nptep = "T1[1]"\n[values]\n'
+                     'same = "block oa=0x80000000 attr=normal perm=rw"\n'
+                     'moved = "block oa=0xc0000000 attr=normal perm=rw"\n')
+
+
+def test_a_correct_fixture_keeps_its_base_models_claims(capsys):
+    """Without claims in the scenario the base model's [claims] are the model's: the KVM leaf
+    break-before-make claims its invalid window (split-bbm does), so verify exits 0 (it was 1)."""
+    argv = ["verify", "--from-code", str(HERE / "kvm_replace_leaf.c"), "--function", "stage2_split_leaf",
+            "--scenario", str(HERE / "kvm_replace_leaf.scenario.toml"), "--no-traces"]
+    assert main(argv) == 0
+    assert "invalid-window     VIOLATED; transient  [claimed violated: ok]" in capsys.readouterr().out
+    (m,), _ = extract(str(HERE / "kvm_replace_leaf.c"), "stage2_split_leaf",
+                      str(HERE / "kvm_replace_leaf.scenario.toml"))
+    assert m.sequence.claims == load_model("split-bbm").claims and m.sequence.expect == "claims-hold"
+
+
+def test_scenario_claims_expect_and_context_per_path(tmp_path, capsys):
+    """A top-level [claims] is every path's; a path's claims, expect, prologue and epilogue are its
+    own, instead of the scenario's; an error in a path's own prologue is located where it is written."""
+    code, scen = tmp_path / "two.c", tmp_path / "s.toml"
+    code.write_text(TWO_WAYS)
+    argv = ["verify", "--from-code", str(code), "--function", "f", "--scenario", str(scen), "--no-traces"]
+    # p2 moves the block without a break: its violations are claimed, for p2 only
+    scen.write_text('prologue = ["dsb ish"]\n' + TWO_WAYS_SCENARIO + '[claims]\ninvalid-window = "holds"\n[paths]\n'
+                    'p2 = { claims = { bbm-required = "violated", tlb-conflict = "violated", '
+                    'stale-translation = "violated" }, expect = "claims-hold", epilogue = ["isb"] }\n')
+    assert main(argv) == 0
+    one, two = (m.sequence for m in extract(str(code), "f", str(scen))[0])
+    assert one.program[0].text == "dsb ish" and one.program[-1].text != "isb" and one.claimed
+    assert two.program[0].text == "dsb ish" and two.program[-1].text == "isb"
+    assert two.claims["bbm-required"] == "violated" and two.claims["invalid-window"] == "holds"
+    # the top-level claims apply to p1 too: claiming a violation there is refuted
+    scen.write_text(TWO_WAYS_SCENARIO + '[claims]\nbbm-required = "violated"\n')
+    assert main(argv) == 1
+    capsys.readouterr()
+    # a path's own prologue replaces the scenario's, and its lines are placed in the scenario
+    scen.write_text('prologue = ["dsb ish"]\n' + TWO_WAYS_SCENARIO + '\n[paths.p1]\nlevel = "L0"\n'
+                    'prologue = [\n    "isb",\n    "free T9",\n]\n')
+    err = one_error(capsys, argv)
+    assert err.startswith(f"{scen}:13:11: error: free of unknown table 'T9'"), err
+    fixed = scen.read_text().replace('    "free T9",\n', "")
+    scen.write_text(fixed.replace('level = "L0"', 'expect = "claims-refuted"'))
+    one, two = (m.sequence for m in extract(str(code), "f", str(scen))[0])
+    assert [i.text for i in one.program] == ["isb", "str T1[1], block oa=0x80000000 attr=normal perm=rw"]
+    assert two.program[0].text == "dsb ish" and one.expect == "claims-refuted" and two.expect == "claims-hold"
+    assert (one.program[0].file, one.program[0].line) == (str(scen), 12)
+
+
+BAD_PATHS = [  # (written before the scenario, after it, line, column, message)
+    ("", '[claims]\ninvalid-windw = "holds"\n', 8, 1, "unknown property 'invalid-windw' in [claims] (did you "
+     "mean 'invalid-window'?)"),
+    ("", '[claims]\ninvalid-window = "hold"\n', 8, 18, "[claims]: 'invalid-window' must be one of holds, violated, "
+     "any, not 'hold' (did you mean 'holds'?)"),
+    ("claims = 3\n", "", 1, 10, "[claims] must be a table"),
+    ("", '[paths]\np1 = { level = "L0", claims = { tlb-conflct = "holds" } }\n', 8, 33,
+     "unknown property 'tlb-conflct' in a path's claims"),
+    ("", '[paths]\np1 = { level = "L0", claims = { tlb-conflict = 1 } }\n', 8, 48,
+     "a path's claims: 'tlb-conflict' must be one of holds, violated, any, not an integer"),
+    ("", '[paths]\np1 = { claims = "holds" }\n', 8, 17, "a path's claims must be a table"),
+    ("", '[paths]\np1 = { level = "L0", expect = "claims-ok" }\n', 8, 31, "a path's expect must be one of "
+     "claims-hold, claims-refuted, not 'claims-ok'"),
+    ("", '[paths]\np1 = { prologue = "dsb ish" }\n', 8, 19, "a path's prologue is a list of instruction lines"),
+    ("", '[paths]\np1 = { level = "L0", epilogue = ["isb", 3] }\n', 8, 41, "each line of a path's epilogue must "
+     "be a string"),
+    ("", '[paths]\np1 = { epilogue = ["isb", "dsb bogus"] }\n', 8, 32, "unknown DSB option 'bogus'"),
+    ("", '[paths.p1]\nlevel = "L0"\nexpect = true\n', 9, 10, "a path's expect must be a string, not a boolean"),
+    ("", '[paths.p1]\nlevel = "L0"\n[paths.p1.claims]\nnt-misuse = "sometimes"\n', 10, 13,
+     "'nt-misuse' must be one of holds, violated, any"),
+    ("", '[paths]\np1 = { levle = "L0" }\n', 8, 8, "unknown key 'levle' in a path (did you mean 'level'?)"),
+]
+
+
+@pytest.mark.parametrize(("top", "more", "line", "col", "message"), BAD_PATHS, ids=[b[4][:40] for b in BAD_PATHS])
+def test_bad_claims_expect_and_context_are_located(top, more, line, col, message, tmp_path):
+    from bbmcheck.extract.mapping import load_scenario
+
+    scen = tmp_path / "s.toml"
+    scen.write_text(top + TWO_WAYS_SCENARIO + more)
+    with pytest.raises(InputError) as e:
+        load_scenario(str(scen))
+    assert message in e.value.message
+    assert (e.value.file, e.value.line, e.value.col) == (str(scen), line, col), e.value.render()

@@ -43,8 +43,8 @@ def test_linux_kernel_map_frees_a_table_only_after_the_walk_caches_are_flushed()
     scen = str(HERE / "linux_free_pte_table.scenario.toml")
     (good,), notes = extract(str(HERE / "linux_free_pte_table.c"), "clear_pte_table", scen,
                              primitives="linux-arm64-mm", strict=True)
-    assert good.name == "linux-free-pte-table" and notes == ["path [!(pmd_table(pmd))] makes no page-table update; "
-                                                             "no model"]
+    assert good.name == "linux-free-pte-table" and notes == ["path p1 [!(pmd_table(pmd))] makes no page-table "
+                                                             "update; no model"]
     assert good.lines == ("str T2[1], invalid", "dsb ishst", "tlbi ipas2e1is, 0x40200000", "dsb ish",
                           "tlbi vmalle1is", "dsb ish", "isb", "free T3")
     assert violated(good) == set()
@@ -93,7 +93,8 @@ def test_an_assignment_through_an_entry_pointer_is_a_store_and_other_memory_is_n
         "hafnium-replace-s2": ("str T1[1], invalid", "dsb ish", "tlbi ipas2e1is, 0x40000000", "dsb ish",
                                "tlbi vmalle1is", "dsb ish", "isb", "str T1[1], table T2"),
     }
-    assert notes == ["path [!(arch_mm_pte_is_valid(v, level))] skipped: the entry this scenario replaces is valid"]
+    assert notes == ["path p3 [!(arch_mm_pte_is_valid(v, level))] skipped: the entry this scenario replaces is "
+                     "valid"]
     # the old entry is a block: mm_free_page_pte frees nothing ("when table")
     assert all(violated(m) == {"invalid-window"} for m in models)
 

@@ -50,6 +50,19 @@ class CPath:
     # memory) may have changed so far: a condition's atoms are keyed by those versions
     facts: tuple[tuple[tuple[Any, ...], bool], ...] = ()
     versions: dict[str, int] = field(default_factory=dict)
+    # what the code asserts without acting on it (``WARN_ON(x);``: the author's x is false), as
+    # facts; used to choose the default scenario's situations, never to drop a path
+    assumed: tuple[tuple[tuple[Any, ...], bool], ...] = ()
+    # the facts and assumptions of every path merged into this one (its own first); None when more
+    # were merged than MAX_ALTERNATIVES, so that nothing is known of them
+    choices: tuple[tuple[tuple[tuple[Any, ...], bool], ...], ...] | None = ()
+
+    def known_choices(self) -> tuple[tuple[tuple[tuple[Any, ...], bool], ...], ...] | None:
+        """The branch choices and assumptions of each path this one stands for (None: unknown)."""
+        if self.choices is None:
+            return None
+        # after a merge, facts and assumptions start again: what follows holds on every merged path
+        return tuple(c + self.facts + self.assumed for c in self.choices or ((),))
 
     def fork(self, cond: str | None = None) -> CPath:
         more = (cond,) if cond else ()
@@ -60,6 +73,12 @@ class CPath:
         for n in names:
             self.versions[n] = self.versions.get(n, 0) + 1
 
+
+# calls whose value is their argument's (a hint or a report); as statements, the ASSERTS say the
+# author holds the argument false there (a kernel warning or BUG when it is not)
+TRANSPARENT = frozenset(("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "BUG_ON", "VM_BUG_ON", "VM_WARN_ON",
+                         "VM_WARN_ON_ONCE", "WARN_ON_ONCE"))
+ASSERTS = TRANSPARENT - {"likely", "unlikely"}
 
 MEM = "<memory>"  # the version of everything not held in a local variable of the function
 
@@ -412,14 +431,59 @@ def _inline(cx: _Context, node: Any, name: str, fn: Any, paths: list[CPath]) -> 
     for p in paths:
         for h in got:
             q = p.fork()
+            before = len(q.calls)
             mine = (q.conds, *q.alternatives)
             theirs = [tuple(f"{name}: {c}" for c in conds) for conds in (h.conds, *h.alternatives)]
             q.conds += theirs[0]
             q.alternatives = tuple(a + b for a in mine for b in theirs[:MAX_ALTERNATIVES])[1:MAX_ALTERNATIVES + 1]
             q.calls += [_renamed(c, subst) for c in h.calls]
             q.bump(MEM, *_address_args(node))  # the helper's own choices are about its own names
+            # ... so they drop no path here, but they still say what the entries held: kept as
+            # assumptions (their text renamed, each key its own) for the default scenario's situations
+            choices = h.known_choices()
+            if choices is not None and any(choices):
+                cx.reads += 1
+                tag = (name, cx.reads)
+                if len(choices) == 1:
+                    q.assumed += tuple((_renamed_formula(f, subst, tag, before), t) for f, t in choices[0])
+                else:  # the helper's merged paths: one of their choices held
+                    q.assumed += ((_any_of([[(_renamed_formula(f, subst, tag, before), t) for f, t in c]
+                                            for c in choices]), True),)
             out.append((q, h.value))
     return out
+
+
+def _any_of(choices: list[list[tuple[tuple[Any, ...], bool]]]) -> tuple[Any, ...]:
+    """The formula that one of ``choices`` (each a conjunction of (formula, truth)) holds."""
+    def conj(c: list[tuple[tuple[Any, ...], bool]]) -> tuple[Any, ...]:
+        out: tuple[Any, ...] = ("atom", ("<true>",))
+        for f, t in c:
+            g = f if t else ("not", f)
+            out = g if out == ("atom", ("<true>",)) else ("and", out, g)
+        return out
+
+    got = [conj(c) for c in choices]
+    if any(g == ("atom", ("<true>",)) for g in got):
+        return ("or", ("atom", ("<true>",)), ("not", ("atom", ("<true>",))))  # no choice: always true
+    out = got[0]
+    for g in got[1:]:
+        out = ("or", out, g)
+    return out
+
+
+def _renamed_formula(f: tuple[Any, ...], subst: dict[str, str], tag: object, before: int) -> tuple[Any, ...]:
+    """An inlined helper's branch formula in the caller's words: each atom's text with the
+    parameters replaced, and a key of its own (``tag``), so it is never taken for a caller's value;
+    a read through memory keeps its place among the caller's calls (``before`` came first)."""
+    if f[0] in ("atom", "eq"):
+        text = str(f[1][0])
+        if subst:
+            text = re.sub(r"\b(" + "|".join(map(re.escape, subst)) + r")\b", lambda m: subst[m.group(1)], text)
+        key = f[1]
+        if len(key) == 4 and key[1] == "read":
+            return (f[0], (text, "read", (tag, key[2]), before + key[3]), *f[2:])
+        return (f[0], (text, "inlined", tag, key), *f[2:])
+    return (f[0], *(_renamed_formula(g, subst, tag, before) for g in f[1:]))
 
 
 def _address_args(node: Any) -> list[str]:
@@ -563,6 +627,10 @@ def _formula(cx: _Context, node: Any, p: CPath) -> tuple[Any, ...] | None:
     """Condition ``node`` on path ``p`` as a formula for smt/feasible.py, or None if it calls
     something that is not pure (its value is then not a function of what the path knows)."""
     node = _bare(node)
+    if node.type == "call_expression" and _text(node.child_by_field_name("function")) in TRANSPARENT:
+        args = [a for a in node.child_by_field_name("arguments").named_children if a.type != "comment"]
+        if len(args) == 1:  # likely(x), WARN_ON(x): the value of x
+            return _formula(cx, args[0], p)
     if node.type == "unary_expression" and _operator(node) == "!":
         inner = _formula(cx, node.child_by_field_name("argument"), p)
         return None if inner is None else ("not", inner)
@@ -603,7 +671,7 @@ def _key(cx: _Context, node: Any, p: CPath) -> tuple[Any, ...]:
     written it in between), so it is never the same as another."""
     if _through_memory(cx, node):
         cx.reads += 1
-        return (_text(node), "read", cx.reads)
+        return (_text(node), "read", cx.reads, len(p.calls))  # and how many calls came before
     names = sorted(set(_identifiers(node)))
     return (_text(node), tuple((n, p.versions.get(n, 0)) for n in names))
 
@@ -725,8 +793,15 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         helper = _helper(cx, node)
         if helper is not None:
             return [q for q, _ in _inline(cx, node, *helper, paths)]
-        changed = [] if cx.pure(_text(node.child_by_field_name("function"))) else [MEM, *_address_args(node)]
+        name = _text(node.child_by_field_name("function"))
+        changed = [] if cx.pure(name) else [MEM, *_address_args(node)]
+        args = node.child_by_field_name("arguments")
+        stated = [a for a in args.named_children if a.type != "comment"] if args is not None else []
         for p in paths:
+            if name in ASSERTS and len(stated) == 1:  # WARN_ON(x): the author says x is false here
+                f = _formula(cx, stated[0], p)
+                if f is not None:
+                    p.assumed += ((f, False),)
             p.calls.append(_call(node))
             p.bump(*changed)
         return paths
@@ -886,7 +961,10 @@ def _merged(cx: _Context, paths: list[CPath]) -> list[CPath]:
             out.append(p)
             continue
         have.alternatives = (have.alternatives + (p.conds, *p.alternatives))[:MAX_ALTERNATIVES]
-        have.facts = ()
+        mine, theirs = have.known_choices(), p.known_choices()
+        both = None if mine is None or theirs is None else mine + theirs
+        have.choices = both if both is not None and len(both) <= MAX_ALTERNATIVES else None
+        have.facts = have.assumed = ()
         there = {(c.name, c.row, c.col) for c in have.calls}
         have.calls += [c for c in p.calls if not acts(c) and (c.name, c.row, c.col) not in there]
     return out

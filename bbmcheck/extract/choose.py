@@ -39,11 +39,11 @@ def choose_map(src: Source, function: str) -> tuple[str, str]:
     for name in BUNDLED_MAPS:
         pmap = load_primitives(name)
         acting = sorted(n for n in names if _acts(pmap, n))
-        scores.append(((len(acting), len([n for n in names if n in pmap.pure]) + len(types & pmap.entry_types)),
-                       name, acting))
+        values = sorted(n for n in names if n in pmap.pure) + sorted(types & pmap.entry_types)
+        scores.append(((len(acting), len(values)), name, acting or values))
     scores.sort(key=lambda s: s[0], reverse=True)
     best, second = scores[0], scores[1]
-    if best[0][0] == 0:
+    if best[0] == (0, 0):
         raise src.error(*where, f"no bundled primitive map knows a call of '{function}' (tried "
                         f"{', '.join(BUNDLED_MAPS)}); say which with --primitives MAP")
     if best[0] == second[0]:
@@ -51,7 +51,8 @@ def choose_map(src: Source, function: str) -> tuple[str, str]:
         raise src.error(*where, f"the primitive maps {' and '.join(tied)} know as many calls of '{function}' "
                         f"({', '.join(best[2][:SHOWN])}); say which with --primitives MAP")
     shown = ", ".join(best[2][:SHOWN]) + (f" and {len(best[2]) - SHOWN} more" if len(best[2]) > SHOWN else "")
-    return best[1], (f"primitive map {best[1]} chosen: it knows {len(best[2])} of the calls of '{function}' "
+    what = "calls" if best[0][0] else "value helpers and entry types"
+    return best[1], (f"primitive map {best[1]} chosen: it knows {len(best[2])} of the {what} of '{function}' "
                      f"({shown}); the next, {second[1]}, knows {second[0][0]} (--primitives chooses another)")
 
 

@@ -1,6 +1,12 @@
-"""Code -> models: one Sequence per feasible control path, named after the path.
+"""Code -> models: one Sequence per feasible control path.
 
     extract("seed.patch", "stage2_coalesce_tables_into_block", "coalesce.scenario.toml")
+
+Each path has a short name, ``p1``, ``p2``, ... in the order the paths are found (the same code gives
+the same names, whatever the scenario says); paths merged because they make the same calls keep
+their own short names. A model is named after the scenario's ``name`` for its path, else
+``<function>.p<k>``, or ``<function>`` when the function has one path; its title keeps the
+conditions. A scenario's ``[paths]`` key is a short name or the conditions text.
 
 Each path's helper calls are expanded through the primitive map, the scenario turns pointers and
 values into table entries and descriptors, and the scenario's prologue and epilogue (what the
@@ -24,8 +30,17 @@ from ..sequences.parse_asm import parse_line
 from ..sequences.schema import Sequence
 from ..system.build import build
 from .asm import asm_path
-from .c_paths import Call, function_paths, nested_calls, same_text
-from .mapping import PLACEHOLDER, PrimitiveMap, Scenario, expand_lines, load_primitives, load_scenario, set_bit
+from .c_paths import Call, find_function, function_paths, nested_calls, same_text
+from .mapping import (
+    PLACEHOLDER,
+    PathSpec,
+    PrimitiveMap,
+    Scenario,
+    expand_lines,
+    load_primitives,
+    load_scenario,
+    set_bit,
+)
 from .source import Source, read_source
 
 
@@ -35,16 +50,24 @@ class Extracted:
     path: str  # the path's conditions, e.g. "ttrem_level=TTREM_LEVEL1"
     sequence: Sequence
     lines: tuple[str, ...]  # the function's own instructions (without prologue/epilogue)
+    label: str = "p1"  # the path's short name
+    # the paths merged into this one (the same calls, the scenario treats them alike): (label, conditions)
+    merged: tuple[tuple[str, str], ...] = ()
+
+
+LABEL_RE = re.compile(r"p[1-9][0-9]*")
 
 
 Warn = Callable[[InputError], None]
 
 
-def extract(code: str, function: str, scenario: str, *, primitives: str | None = None, strict: bool = False,
+def extract(code: str, function: str, scenario: str | None, *, primitives: str | None = None, strict: bool = False,
             warn: Warn | None = None) -> tuple[list[Extracted], list[str]]:
     """(models, notes): one model per path that does anything, notes for paths that do nothing."""
     src = read_source(code)
     pmap = load_primitives(primitives)
+    if scenario is None:
+        return _extract_default(src, code, function, pmap, strict, _once(warn or (lambda e: None)))
     scen = load_scenario(scenario)
     try:
         base = load_model(scen.base)
@@ -62,54 +85,75 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         body: list[tuple[str, int, int]] = []
         for text, row, col in direct:
             body += ctx.expand(next(calls)) if not text else ctx.asm_line(text, row, col)
-        found: list[tuple[tuple[str, ...], list[tuple[str, int, int]]]] = [((), body)]
+        # (label, conditions, body, the paths merged into it)
+        found: list[tuple[str, tuple[str, ...], list[tuple[str, int, int]], list[tuple[str, str]]]] = [
+            ("p1", (), body, [])]
+        total = 1
     else:
         found = []
+        total = 0
         for p in function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, ctx.warn,
                                 entry_types=pmap.entry_types):
             body = []
             for call in p.calls:
                 body += ctx.expand(call)
             # paths that make the same calls were merged: one model for those the scenario treats
-            # alike, named after the first of them
-            groups: dict[object, tuple[str, ...]] = {}
+            # alike, named after the first of them; each keeps its own short name
+            groups: dict[object, list[tuple[str, tuple[str, ...]]]] = {}
             for conds in (p.conds, *p.alternatives):
-                spec = scen.paths.get(", ".join(conds))
-                groups.setdefault(id(spec) if spec is not None else None, conds)
-            found += [(conds, body) for conds in groups.values()]
-    models, notes = [], []
+                total += 1
+                spec = _spec(scen, f"p{total}", conds)
+                groups.setdefault(id(spec) if spec is not None else None, []).append((f"p{total}", conds))
+            found += [(members[0][0], members[0][1], body, [(label, ", ".join(c)) for label, c in members[1:]])
+                      for members in groups.values()]
+    models: list[Extracted] = []
+    notes: list[str] = []
     if pruned:
-        notes.append(f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
-                     f"[{', '.join(pruned[0])}]")
-    for conds, body in found:
+        notes.append(_pruned_note(pruned))
+    for label, conds, body, merged in found:
         key = ", ".join(conds)
+        what = f"path {label} [{key}]" if key else f"path {label}"
         if not body:
-            notes.append(f"path [{key}] makes no page-table update; no model")
+            notes.append(f"{what} makes no page-table update; no model")
             continue
         for line, row, col in body:
             fline, fcol = src.where(row, col)
             parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
-        spec = scen.paths.get(key)
+        spec = _spec(scen, label, conds)
         if spec is not None and spec.skip:
-            notes.append(f"path [{key}] skipped: {spec.skip}")
+            notes.append(f"{what} skipped: {spec.skip}")
             continue
-        name = (spec.name if spec and spec.name else f"{function}[{key}]" if key else function)
+        name = spec.name if spec and spec.name else function if total == 1 else f"{function}.{label}"
+        twin = next((m for m in models if m.name == name), None)
+        if twin is not None:  # one model file, one trace name, would stand for both
+            assert scen.loc is not None
+            where = _spec_key(scen, label, conds) or _spec_key(scen, twin.label, (twin.path,))
+            raise InputError(scen.path, *(scen.loc.key("paths", where) if where else (1, 1)),
+                             f"paths {twin.label} and {label} are both named '{name}': give each its own name")
         level = spec.level if spec and spec.level else base.level.value
-        program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
-        text = to_toml(base, program, name=name, level=level, title=f"{function} [{key or 'only path'}]",
-                       source=f"extracted from {code}" + (f" ({key})" if key else ""),
-                       claims={}, expect="claims-hold")
+        # the path's own caller context, claims and expect, else the scenario's, else the base model's claims
+        pro = (spec.prologue, spec.prologue_at) if spec and spec.prologue is not None else (scen.prologue,
+                                                                                                scen.prologue_at)
+        epi = (spec.epilogue, spec.epilogue_at) if spec and spec.epilogue is not None else (scen.epilogue,
+                                                                                                scen.epilogue_at)
+        claims = spec.claims if spec and spec.claims is not None else scen.claims
+        expect = spec.expect if spec and spec.expect else base.expect if claims is None else "claims-hold"
+        program = [*pro[0], *(line for line, _, _ in body), *epi[0]]
+        title = f"{function} [{label}: {key}]" if key else f"{function} [only path]" if total == 1 \
+            else f"{function} [{label}]"
+        text = to_toml(base, program, name=name, level=level, title=title,
+                       source=f"extracted from {code}" + (f" ({label}: {key})" if key else ""),
+                       expect=expect, **({} if claims is None else {"claims": claims}))
         gen = f"<extracted:{name}>"
-        place = _Placer(src, scen, spec, key, gen, text, body)
+        place = _Placer(src, scen, spec, what, gen, text, body, pro[1], epi[1])
         try:
             seq = load_text(text, gen, default_name=name)
         except InputError as e:
             raise place(e) from None
         # report lines where they were written: the function's in the code, the context's in the scenario
-        places = [place.scenario_line(scen.prologue_at[k], 0) for k in range(len(scen.prologue))] + [
-            src.where(r, c) for _, r, c in body] + [place.scenario_line(scen.epilogue_at[k], 0)
-                                                     for k in range(len(scen.epilogue))]
-        in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
+        places = [place.scenario_line(at, 0) for at in pro[1]] + [src.where(r, c) for _, r, c in body] + [
+            place.scenario_line(at, 0) for at in epi[1]]
+        in_body = [False] * len(pro[1]) + [True] * len(body) + [False] * len(epi[1])
         placed = tuple(
             replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
             for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
@@ -120,8 +164,145 @@ def extract(code: str, function: str, scenario: str, *, primitives: str | None =
         except InputError as e:
             raise place(e) from None
         seq = replace(seq, program=placed, path=src.path)
-        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body)))
+        models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     return models, notes
+
+
+def _pruned_note(pruned: list[tuple[str, ...]]) -> str:
+    return (f"{len(pruned)} path(s) dropped: their branch choices contradict each other, for example "
+            f"[{', '.join(pruned[0])}]")
+
+
+def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[str, int, int]], base: Sequence, *,
+           name: str, level: str, code: str, title: str, source: str, claims: dict[str, str]) -> Sequence:
+    """One path's model under the default scenario: the path's instructions and the caller's
+    context, on the generated tables, every line checked and placed where it was written."""
+    for line, row, col in body:
+        fline, fcol = src.where(row, col)
+        parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
+    program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
+    text = to_toml(base, program, name=name, level=level, title=title, source=source, claims=claims,
+                   expect="claims-hold")
+    gen = f"<extracted:{name}>"
+    place = _Placer(src, scen, spec, f"path [{key}]", gen, text, body, (), ((1, 1),) * len(scen.epilogue))
+    try:
+        seq = load_text(text, gen, default_name=name)
+    except InputError as e:
+        raise place(e) from None
+    # report lines where they were written: the function's in the code, the context's in the scenario
+    context_at = getattr(scen, "context_at", (1, 1))  # the caller's context is reported at the function's end
+    places = [context_at] * len(scen.prologue) + [src.where(r, c) for _, r, c in body] + [
+        context_at] * len(scen.epilogue)
+    in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
+    placed = tuple(
+        replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
+        for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
+    )
+    try:  # table placement is checked when built; the tables' positions are the generated text's
+        build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
+              Config(level=seq.level), vcpus=1)
+    except InputError as e:
+        raise place(e) from None
+    return replace(seq, program=placed, path=src.path)
+
+
+def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, strict: bool,
+                     warn: Warn) -> tuple[list[Extracted], list[str]]:
+    """Every path in each standard situation its conditions admit (extract/default_scenario.py)."""
+    from . import default_scenario as ds
+
+    pruned: list[tuple[str, ...]] = []
+    if src.kind == "asm":
+        raise InputError(src.path, 1, 1, "assembly needs --scenario FILE: which entry each register points at")
+    paths = function_paths(src, function, pmap.knows, lambda n: n in pmap.pure, pruned, warn,
+                           entry_types=pmap.entry_types)
+    fn = find_function(src, function)
+    made = ds.constructed(fn, pmap)
+    end = src.where(fn.end_point[0], max(fn.end_point[1] - 1, 0))
+    models: list[Extracted] = []
+    notes = [_pruned_note(pruned)] if pruned else []
+    said: set[str] = set()
+    recorded = []
+    for p in paths:
+        probe = ds.DefaultScenario(pmap, None, made=made)
+        rec = _Expander(src, pmap, probe, strict, warn)
+        stored_by: list[int] = []  # for each call, how many stores the path has made by its end
+        lines = []
+        for call in p.calls:
+            lines += rec.expand(call)
+            stored_by.append(len(probe.written))
+        recorded.append((probe, stored_by, bool(lines)))
+    # the target is the entry a path that writes several writes last (it links what it filled);
+    # the function's other entries are those of the table it fills
+    target = ds.function_target([ds.plan(probe, made).targets for probe, _, _ in recorded])
+    # one model per distinct program and tables: paths that differ only in branches with no
+    # page-table effect (cache maintenance, statistics) give the same models
+    seen: set[str] = set()
+    total = sum(1 + len(p.alternatives) for p in paths)
+    number = 0
+    for p, (probe, stored_by, acts) in zip(paths, recorded, strict=True):
+        key = ", ".join(p.conds)
+        label = f"p{number + 1}" if total > 1 else ""  # numbered as with a scenario: merged paths count
+        number += 1 + len(p.alternatives)
+        if not acts:
+            notes.append(f"path [{key}] makes no page-table update; no model")
+            continue
+        plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30), target)
+        kept = 0
+        for sit in ds.situations(fill=len(plan.targets) > 1):
+            if not ds.admitted(p, pmap, plan, sit):
+                continue
+            scen = ds.DefaultScenario(pmap, sit, plan.targets, source=src.path, made=made)
+            scen.context_at = end
+            body = [b for b in _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
+                    if b[0] != "free " + ds.DROP]
+            if not any(line.endswith(f"table {ds.FILL}") for line, _, _ in body):
+                # stores to a new table this path never links: no walk can see them
+                body = [b for b in body if not re.match(rf"\w+\s+{ds.FILL}\[", b[0])]
+            for why in scen.freed:
+                if why not in said:
+                    said.add(why)
+                    notes.append(f"default scenario: {why}")
+            if not body:
+                continue
+            stem = f"{function}.{label}" if label else function
+            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old}"
+            level = "L1" if "nT" in scen.flags_used else "L0"
+            program = "\n".join(line for line, _, _ in body)
+            base = load_text(ds.base_text(sit, name, program), f"<default scenario:{name}>", default_name=name)
+            program_key = program + "\n" + ds.base_text(sit, "", program)
+            kept += 1
+            if program_key in seen:
+                continue  # the same model as another situation's or path's
+            seen.add(program_key)
+            seq = _model(src, scen, None, key, body, base, name=name, level=level, code=code,
+                         title=f"{function} [{label + ': ' if label else ''}{key or 'only path'}] in situation "
+                               f"{sit.label} (default scenario)",
+                         source=f"extracted from {code}" + (f" ({key})" if key else "") + ", default scenario",
+                         claims={"invalid-window": "any"})
+            models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label or "p1"))
+        if not kept:
+            notes.append(f"path [{key}]: no standard situation fits its conditions; give a scenario (--scenario)")
+    return models, notes
+
+
+def _spec_key(scen: Scenario, label: str, conds: tuple[str, ...]) -> str | None:
+    """The [paths] key that :func:`_spec` finds a path's entry under, or None."""
+    key = ", ".join(conds)
+    return label if label in scen.paths else key if key in scen.paths and not LABEL_RE.fullmatch(key) else None
+
+
+def _spec(scen: Scenario, label: str, conds: tuple[str, ...]) -> PathSpec | None:
+    """The scenario's [paths] entry for a path: under its short name, or its conditions text (a
+    conditions text that reads as a short name, a path whose only condition is ``p2``, is one)."""
+    key = ", ".join(conds)
+    by_label = scen.paths.get(label)
+    by_key = scen.paths.get(key) if not LABEL_RE.fullmatch(key) else None
+    if by_label is not None and by_key is not None:
+        assert scen.loc is not None
+        raise InputError(scen.path, *scen.loc.key("paths", label),
+                         f"[paths] '{label}' and '{key}' are the same path ({label}): keep one of them")
+    return by_label if by_label is not None else by_key
 
 
 def _once(warn: Warn) -> Warn:
@@ -140,9 +321,11 @@ class _Placer:
     """Moves an error in an extracted model's generated text to where its cause was written: a
     prologue or epilogue line in the scenario, the call in the code, the path's level or the base."""
 
-    def __init__(self, src: Source, scen: Scenario, spec: Any, key: str, gen: str, text: str,
-                 body: list[tuple[str, int, int]]) -> None:
-        self.src, self.scen, self.spec, self.key, self.gen, self.body = src, scen, spec, key, gen, body
+    def __init__(self, src: Source, scen: Scenario, spec: Any, what: str, gen: str, text: str,
+                 body: list[tuple[str, int, int]], prologue_at: tuple[tuple[int, int], ...],
+                 epilogue_at: tuple[tuple[int, int], ...]) -> None:
+        self.src, self.scen, self.spec, self.what, self.gen, self.body = src, scen, spec, what, gen, body
+        self.prologue_at, self.epilogue_at = prologue_at, epilogue_at  # the path's (or the scenario's)
         lines = text.split("\n")
         self.first = lines.index("program = \'\'\'") + 2  # 1-based line of the first program line
         self.level_line = next(n for n, line in enumerate(lines, 1) if line.startswith("level = "))
@@ -153,7 +336,7 @@ class _Placer:
         return chars[min(max(offset, 0), len(chars) - 1)]
 
     def __call__(self, e: InputError) -> InputError:
-        scen, n_pro, n_body = self.scen, len(self.scen.prologue), len(self.body)
+        scen, n_pro, n_body = self.scen, len(self.prologue_at), len(self.body)
         if e.file == self.src.path:  # an instruction of the function's: at its call
             for _, r, c in self.body:
                 if self.src.where(r, c)[0] == e.line:
@@ -163,24 +346,33 @@ class _Placer:
             return e  # already where it was written (a scenario line, the base model)
         k = e.line - self.first
         if 0 <= k < n_pro:
-            return InputError(scen.path, *self.scenario_line(scen.prologue_at[k], e.col - 1), e.message)
+            return InputError(scen.path, *self.scenario_line(self.prologue_at[k], e.col - 1), e.message)
         if n_pro <= k < n_pro + n_body:
             _, r, c = self.body[k - n_pro]
             return InputError(self.src.path, *self.src.where(r, c), e.message)
-        if n_pro + n_body <= k < n_pro + n_body + len(scen.epilogue):
-            return InputError(scen.path, *self.scenario_line(scen.epilogue_at[k - n_pro - n_body], e.col - 1),
+        if n_pro + n_body <= k < n_pro + n_body + len(self.epilogue_at):
+            return InputError(scen.path, *self.scenario_line(self.epilogue_at[k - n_pro - n_body], e.col - 1),
                               e.message)
         if e.line == self.level_line and self.spec is not None and self.spec.level:
             line, col = self.spec.where
-            return InputError(scen.path, line, col, f"the level of path [{self.key}]: {e.message}")
-        assert scen.loc is not None
+            return InputError(scen.path, line, col, f"the level of {self.what}: {e.message}")
+        if scen.loc is None:  # the default scenario's generated tables: said at the function
+            return InputError(self.src.path, *self.src.where(*self.body[0][1:]) if self.body else (1, 1),
+                              f"the default scenario does not fit {self.what}: {e.message}; give a "
+                              "scenario (--scenario)")
         return InputError(scen.path, *scen.loc.value("", "base"),
-                          f"the base model does not fit path [{self.key}]: {e.message}")
+                          f"the base model does not fit {self.what}: {e.message}")
 
 
 class _Expander:
     def __init__(self, src: Source, pmap: PrimitiveMap, scen: Scenario, strict: bool, warn: Warn) -> None:
         self.src, self.pmap, self.scen, self.strict, self.warn = src, pmap, scen, strict, warn
+
+    def expand_all(self, calls: list[Call]) -> list[tuple[str, int, int]]:
+        out = []
+        for call in calls:
+            out += self.expand(call)
+        return out
 
     def expand(self, call: Call) -> list[tuple[str, int, int]]:
         key = call.name
@@ -193,7 +385,8 @@ class _Expander:
             lines = self.pmap.fails.get(key) if call.outcome is False else None
             if lines is None:
                 lines = self.pmap.primitives[key]
-            return [(t, call.row, call.col) for t in expand_lines(lines, lambda t: self.fill(t, call))]
+            return [(filled, call.row, call.col) for t in expand_lines(lines, lambda t: self.fill(t, call))
+                    for filled in self.fill_span(t, call)]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):
@@ -205,9 +398,24 @@ class _Expander:
         self.warn(self.src.error(call.row, call.col, message + "; ignored (use --strict to refuse)"))
         return []
 
+    def fill_span(self, template: str, call: Call) -> list[str]:
+        """``template`` filled; a ``{span:N}`` (the addresses of the range that starts at argument
+        N) gives one line per address: the scenario's ``spans`` when it has them (the default
+        scenario's: every mapped page under its target), else the one address of [addresses]."""
+        m = re.search(r"\{span:(\d+)\}", template)
+        if m is None:
+            return [self.fill(template, call)]
+        n = int(m.group(1))
+        spans = getattr(self.scen, "spans", None)
+        if spans is None or n >= len(call.args):
+            return [self.fill(template.replace(m.group(0), "{ipa:" + m.group(1) + "}"), call)]
+        return [self.fill(template.replace(m.group(0), f"{a:#x}"), call) for a in spans]
+
     def fill(self, template: str, call: Call) -> str:
         def sub(m: re.Match[str]) -> str:
             kind, n = m.group(1), int(m.group(2))
+            if kind == "span":
+                return m.group(0)  # a range: fill_span makes a line per address
             if n >= len(call.args):
                 raise self.src.error(call.row, call.col, f"'{call.name}' needs argument {n + 1} for {m.group(0)}")
             arg, node = call.args[n], call.arg_nodes[n] if n < len(call.arg_nodes) else None

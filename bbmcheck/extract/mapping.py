@@ -13,12 +13,14 @@ from typing import Any
 
 from ..arch.config import FeatBBM
 from ..arch.descriptors import Descriptor, DescriptorSyntaxError, parse_descriptor
+from ..arch.rules import PROPERTIES
 from ..errors import InputError, did_you_mean
 from ..sequences.load import parse_toml
 from ..sequences.locate import Locator
 from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
+from ..sequences.schema import CLAIM_VALUES, EXPECT_VALUES
 
-PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table):(\d+)\}")
+PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span):(\d+)\}")
 BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah", "linux-arm64-mm", "hafnium")
 # a map line that holds only where a condition does: "when valid {desc:1}: dsb ishst" (see expand_lines)
 WHEN = re.compile(r"when (.+?): (.+)\Z")
@@ -102,6 +104,13 @@ class PrimitiveMap:
     # what a helper does on a path where its result is false (0, NULL): one that may fail, such as
     # a compare-and-swap that loses a race, stores nothing there. Absent: the same as on success.
     fails: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # for the default scenario (extract/default_scenario.py): what a test of an entry's value says
+    # of its kind (name -> (kinds when true, kinds when false)), the constants that are
+    # descriptors (name -> descriptor text) and the bits that are flags (macro -> "nT" or "af")
+    predicates: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    bits: dict[str, str] = field(default_factory=dict)
+    makes: dict[str, frozenset[str]] = field(default_factory=dict)  # constructor -> kinds it makes
     # [types] entries: the C types of a page-table entry; an assignment through a pointer to one
     # is a store, the call "=" with arguments (target, value)
     entry_types: frozenset[str] = frozenset()
@@ -128,7 +137,7 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
                              f"{', '.join(BUNDLED_MAPS)})" + did_you_mean(name, BUNDLED_MAPS))
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    sections = ("extends", "primitives", "fails", "dispatch", "pure", "types")
+    sections = ("extends", "primitives", "fails", "dispatch", "pure", "types", "predicates", "values", "bits", "makes")
     for key in data:
         if key not in sections:
             raise InputError(path, *loc.key("", key), f"unknown section '{key}'" + did_you_mean(key, sections))
@@ -171,11 +180,73 @@ def load_primitives(name_or_path: str | None, _chain: tuple[str, ...] = ()) -> P
     pure = pure_section.get("names", [])
     if not isinstance(pure, list) or not all(isinstance(x, str) for x in pure):
         raise InputError(path, *loc.value("pure", "names"), "[pure] names must be a list of function names")
+    predicates = _predicates(path, f, loc)
+    values: dict[str, str] = {}
+    for key, text in f.strings("values", "constant = descriptor").items():
+        try:
+            parse_descriptor(text)
+        except DescriptorSyntaxError as e:
+            chars = loc.string_chars(*loc.value("values", key))
+            raise InputError(path, *chars[min(e.offset, len(chars) - 1)], e.message) from None
+        values[_norm(key)] = text
+    bits = {}
+    for key, bit in f.strings("bits", "macro = \"nT\" or \"af\"").items():
+        if bit not in ("nT", "af"):
+            raise InputError(path, *loc.value("bits", key), f"bit '{bit}' is not modelled (nT or af)")
+        bits[_norm(key)] = bit
+    makes = {}
+    for key, kind in f.section("makes", "constructor = kind").items():
+        names = [kind] if isinstance(kind, str) else kind
+        if not isinstance(names, list) or not names or any(n not in KIND_GROUPS for n in names):
+            raise InputError(path, *loc.value("makes", key), f"[makes] {key!r}: a kind or a list of kinds ("
+                             f"{', '.join(KIND_GROUPS)})")
+        makes[_norm(key)] = frozenset(k for n in names for k in KIND_GROUPS[n])
     types = _entry_types(f, loc, prims, base)
     if base is not None:
         return PrimitiveMap(path, prims, {**base.dispatch, **dispatch}, base.pure | frozenset(pure), fails,
-                            entry_types=types)
-    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails, entry_types=types)
+                            {**base.predicates, **predicates}, {**base.values, **values}, {**base.bits, **bits},
+                            {**base.makes, **makes}, entry_types=types)
+    return PrimitiveMap(path, prims, dict(dispatch), frozenset(pure), fails, predicates, values, bits, makes,
+                        entry_types=types)
+
+
+KINDS = ("invalid", "block", "page", "table")  # what an entry may hold, for the default scenario
+KIND_GROUPS = {"valid": ("block", "page", "table"), "leaf": ("block", "page"), **{k: (k,) for k in KINDS}}
+
+
+def _predicates(path: str, f: _Fields, loc: Locator) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """[predicates]: name = "valid" (true exactly for those kinds) or { true = [...], false = [...] }
+    (what each answer allows; a kind in both is not decided by the test)."""
+    out = {}
+    for key, spec in f.section("predicates", "test = kind, or { true = [kinds], false = [kinds] }").items():
+        where = loc.value("predicates", key)
+
+        def kinds(names: Any, key: str = key, where: tuple[int, int] = where) -> frozenset[str]:
+            names = [names] if isinstance(names, str) else names
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+                raise InputError(path, *where, f"[predicates] {key!r}: a kind or a list of kinds ("
+                                 f"{', '.join(KIND_GROUPS)})")
+            got: set[str] = set()
+            for n in names:
+                if n not in KIND_GROUPS:
+                    raise InputError(path, *where, f"[predicates] {key!r}: unknown kind '{n}' (expected one of "
+                                     f"{', '.join(KIND_GROUPS)})" + did_you_mean(n, KIND_GROUPS))
+                got.update(KIND_GROUPS[n])
+            return frozenset(got)
+
+        if isinstance(spec, dict):
+            unknown = [k for k in spec if k not in ("true", "false")]
+            if unknown or "true" not in spec or "false" not in spec:
+                raise InputError(path, *where, f"[predicates] {key!r}: {{ true = [kinds], false = [kinds] }}")
+            yes, no = kinds(spec["true"]), kinds(spec["false"])
+        else:
+            yes = kinds(spec)
+            no = frozenset(KINDS) - yes
+        if yes | no != frozenset(KINDS):
+            raise InputError(path, *where, f"[predicates] {key!r}: every kind must be allowed by one answer; "
+                             f"{', '.join(sorted(frozenset(KINDS) - yes - no))} is by neither")
+        out[_norm(key)] = (yes, no)
+    return out
 
 
 def _entry_types(f: _Fields, loc: Locator, prims: dict[str, tuple[str, ...]],
@@ -238,7 +309,7 @@ def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple
                 if not PLACEHOLDER.fullmatch(m.group(0)):
                     chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value(section, key)]
                     raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
-                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa or table, ':N')")
+                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa, span or table, ':N')")
             when = WHEN.match(line)
             bad = next((c for c in when.group(1).split(" and ") if not _CONDITION.fullmatch(c)), None) if when else (
                 line if line.startswith("when ") else None)
@@ -256,6 +327,13 @@ class PathSpec:
     level: str
     skip: str = ""  # why the path is infeasible in this scenario
     where: tuple[int, int] = (1, 1)  # where the path's level (or the path) is written
+    claims: dict[str, str] | None = None  # this path's [claims] (None: the scenario's, else the base model's)
+    expect: str = ""  # claims-hold or claims-refuted ("": claims-hold, or the base model's with its claims)
+    # this path's caller context, instead of the scenario's (None: the scenario's); where each line's quote is
+    prologue: tuple[str, ...] | None = None
+    epilogue: tuple[str, ...] | None = None
+    prologue_at: tuple[tuple[int, int], ...] = ()
+    epilogue_at: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -273,6 +351,7 @@ class Scenario:
     loc: Locator | None = None
     prologue_at: tuple[tuple[int, int], ...] = ()  # where each prologue line's opening quote is
     epilogue_at: tuple[tuple[int, int], ...] = ()
+    claims: dict[str, str] | None = None  # [claims] for every path (None: the base model's are kept)
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
@@ -295,13 +374,20 @@ def set_bit(desc: Descriptor, bit: str, on: bool) -> Descriptor:
     return replace(desc, af=1 if on else 0)
 
 
-PATH_KEYS = ("level", "name", "skip")
+PATH_KEYS = ("level", "name", "skip", "claims", "expect", "prologue", "epilogue")
+PATH_FORM = ('a path is { level = "L0", name = "..." } or { skip = "why it cannot happen" } (it may also have '
+             'claims, expect, prologue and epilogue)')
 
 
 def load_scenario(path: str) -> Scenario:
+    """A scenario file. ``[claims]`` is every path's claims table (as a model's: an unnamed property
+    holds); without it the base model's claims and expect are kept. A ``[paths]`` entry, keyed by
+    the path's short name (``p2``) or its conditions, may give the path's level, name, skip, its own
+    claims and expect, and its own prologue and epilogue (instead of the scenario's); it is an inline
+    table or a ``[paths.p2]`` section. Every mistake is located where it is written."""
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths")
+    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths", "claims")
     for key in data:
         if key not in allowed:
             raise InputError(path, *loc.key("", key), f"unknown key '{key}'" + did_you_mean(key, allowed))
@@ -342,25 +428,15 @@ def load_scenario(path: str) -> Scenario:
         if not 0 <= addresses[_norm(key)] < 1 << 48:
             raise InputError(path, *loc.value("addresses", key), f"address '{text}' is not in 0..2^48-1")
     tables = f.strings("tables", "expression = table name")
+    top = _Place(loc, (1, 1), section="")
+    claims = _claims(path, top, "claims", data["claims"], "[claims]") if "claims" in data else None
     paths = {}
-    levels = tuple(level.value for level in FeatBBM)
-    for key, spec in f.section("paths", "path conditions = { level = ..., name = ... }").items():
-        if not isinstance(spec, dict) or ("level" not in spec and "skip" not in spec):
-            raise InputError(path, *loc.value("paths", key),
-                             "a path is { level = \"L0\", name = \"...\" } or { skip = \"why it cannot happen\" }")
-        for field_name, value in spec.items():
-            where = _spec_field(loc, key, field_name) or loc.value("paths", key)
-            if field_name not in PATH_KEYS:
-                where = _spec_field(loc, key, field_name, at_key=True) or where
-                raise InputError(path, *where, f"unknown key '{field_name}' in a path"
-                                 + did_you_mean(field_name, PATH_KEYS))
-            if not isinstance(value, str):
-                raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
-            if field_name == "level" and not _is_level(value):
-                raise InputError(path, *where, f"unknown FEAT_BBM level '{value}' (expected one of "
-                                 f"{', '.join(levels)})" + did_you_mean(value, levels))
-        paths[key] = PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
-                              _spec_field(loc, key, "level") or loc.value("paths", key))
+    section = top.table("paths")
+    for key, spec in f.section("paths", "path conditions (or short name) = { level = ..., name = ... }").items():
+        place = section.table(key)
+        if not isinstance(spec, dict) or not spec:
+            raise InputError(path, *section.value(key), PATH_FORM)
+        paths[key] = _path_spec(path, loc, key, spec, place)
     return Scenario(
         path=path,
         base=base,
@@ -375,16 +451,163 @@ def load_scenario(path: str) -> Scenario:
         loc=loc,
         prologue_at=tuple(prologue_at),
         epilogue_at=tuple(epilogue_at),
+        claims=claims,
     )
 
 
-def _spec_field(loc: Locator, key: str, field_name: str, at_key: bool = False) -> tuple[int, int] | None:
-    """Where field ``field_name`` of path ``key``'s inline table is written: the value after
-    ``field =`` on the line of ``"key" =`` in [paths] (None when not written there)."""
-    line, col = loc.key("paths", key)
-    text = loc.lines[line - 1]
-    m = re.compile(r"[{,]\s*(" + re.escape(field_name) + r")\s*=\s*").search(text, col - 1)
-    return None if not m else (line, m.start(1) + 1) if at_key else (line, m.end() + 1)
+def _path_spec(path: str, loc: Locator, key: str, spec: dict[str, Any], place: _Place) -> PathSpec:
+    """One [paths] entry, each field checked where it is written."""
+    levels = tuple(level.value for level in FeatBBM)
+    what = "a path"
+    for field_name, value in spec.items():
+        where = place.value(field_name)
+        if field_name not in PATH_KEYS:
+            raise InputError(path, *place.key(field_name), f"unknown key '{field_name}' in {what}"
+                             + did_you_mean(field_name, PATH_KEYS))
+        if field_name in ("claims", "prologue", "epilogue"):
+            continue
+        if not isinstance(value, str):
+            raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
+        if field_name == "level" and not _is_level(value):
+            raise InputError(path, *where, f"unknown FEAT_BBM level '{value}' (expected one of "
+                             f"{', '.join(levels)})" + did_you_mean(value, levels))
+        if field_name == "expect" and value not in EXPECT_VALUES:
+            raise InputError(path, *where, f"a path's expect must be one of {', '.join(EXPECT_VALUES)}, "
+                             f"not {value!r}" + did_you_mean(value, EXPECT_VALUES))
+    claims = _claims(path, place, "claims", spec["claims"], "a path's claims") if "claims" in spec else None
+    context: dict[str, tuple[tuple[str, ...] | None, tuple[tuple[int, int], ...]]] = {}
+    for part in ("prologue", "epilogue"):
+        lines = spec.get(part)
+        if lines is None:
+            context[part] = (None, ())
+            continue
+        where = place.value(part)
+        if not isinstance(lines, list):
+            raise InputError(path, *where, f"a path's {part} is a list of instruction lines, e.g. "
+                             f"{part} = [\"dsb ishst\"], not {_kind(lines)}")
+        items = loc.array_items_at(*where) if place.found(part) else []
+        places = [items[k] if k < len(items) else where for k in range(len(lines))]
+        for text, at in zip(lines, places, strict=True):
+            if not isinstance(text, str):
+                raise InputError(path, *at, f"each line of a path's {part} must be a string, not {_kind(text)}")
+            _check_line(path, loc, text, at)
+        context[part] = (tuple(lines), tuple(places))
+    return PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
+                    place.value("level") if "level" in spec else place.where, claims, str(spec.get("expect", "")),
+                    context["prologue"][0], context["epilogue"][0], context["prologue"][1], context["epilogue"][1])
+
+
+def _claims(path: str, place: _Place, key: str, value: Any, what: str) -> dict[str, str]:
+    """A [claims] table (the scenario's or a path's): property = holds, violated or any."""
+    if not isinstance(value, dict):
+        raise InputError(path, *place.value(key), f"{what} must be a table of property = \"holds\" or "
+                         f"\"violated\", not {_kind(value)}")
+    table = place.table(key)
+    for prop, claim in value.items():
+        if prop not in PROPERTIES:
+            raise InputError(path, *table.key(prop), f"unknown property '{prop}' in {what}"
+                             + did_you_mean(prop, PROPERTIES))
+        if not isinstance(claim, str) or claim not in CLAIM_VALUES:
+            shown = repr(claim) if isinstance(claim, str) else _kind(claim)
+            raise InputError(path, *table.value(prop), f"{what}: '{prop}' must be one of "
+                             f"{', '.join(CLAIM_VALUES)}, not {shown}"
+                             + (did_you_mean(claim, CLAIM_VALUES) if isinstance(claim, str) else ""))
+    return dict(value)
+
+
+class _Place:
+    """Where the keys and values of one TOML table are written: a [section] (``section``), or an
+    inline table ``{ ... }`` scanned from its opening brace; ``where`` stands for anything not found."""
+
+    def __init__(self, loc: Locator, where: tuple[int, int], section: str | None = None,
+                 brace: tuple[int, int] | None = None) -> None:
+        self.loc, self.where, self.section = loc, where, section
+        self.fields = _inline_fields(loc, *brace) if brace is not None else None
+
+    def found(self, name: str) -> bool:
+        if self.fields is not None:
+            return name in self.fields
+        return self.section is not None and (self.loc.has_key(self.section, name)
+                                             or self._header(name) is not None)
+
+    def _header(self, name: str) -> tuple[int, int] | None:
+        full = f"{self.section}.{name}" if self.section else name  # [full], or [full.sub] below it
+        return next(((i + 1, 1) for i, header in self.loc.headers if header == full or header.startswith(full + ".")),
+                    None)
+
+    def key(self, name: str) -> tuple[int, int]:
+        if self.fields is not None:
+            return self.fields[name][0] if name in self.fields else self.where
+        if self.section is not None and self.found(name):
+            return self.loc.key(self.section, name)
+        return self.where
+
+    def value(self, name: str) -> tuple[int, int]:
+        if self.fields is not None:
+            return self.fields[name][1] if name in self.fields else self.where
+        if self.section is not None and self.found(name):
+            return self.loc.value(self.section, name)
+        return self.where
+
+    def table(self, name: str) -> _Place:
+        """The place of the table that is the value of ``name``."""
+        if self.section is not None and self.fields is None and self._header(name) is not None:
+            return _Place(self.loc, self.loc.key(self.section, name),
+                          section=f"{self.section}.{name}" if self.section else name)
+        line, col = self.value(name)
+        text = self.loc.lines[line - 1] if 0 < line <= len(self.loc.lines) else ""
+        if self.found(name) and text[col - 1:col] == "{":
+            return _Place(self.loc, (line, col), brace=(line, col))
+        return _Place(self.loc, (line, col))
+
+
+def _inline_fields(loc: Locator, line: int, col: int) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """For the inline table whose ``{`` is at 1-based (line, col): each key's position and its value's."""
+    out: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+    depth, quote, want_key = 0, "", False
+    i, j = line - 1, col - 1
+    while i < len(loc.lines):
+        text = loc.lines[i]
+        while j < len(text):
+            c = text[j]
+            if quote:
+                if quote[0] == '"' and c == "\\":
+                    j += 2
+                    continue
+                if text.startswith(quote, j):
+                    j += len(quote)
+                    quote = ""
+                    continue
+            elif want_key and depth == 1 and not c.isspace() and c not in ",}":
+                m = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)').match(text, j)
+                eq = text.find("=", m.end()) if m else -1
+                if m is None or eq < 0 or text[m.end():eq].strip():
+                    return out
+                name = next(g for g in m.groups() if g is not None)
+                v = eq + 1
+                while v < len(text) and text[v] in " \t":
+                    v += 1
+                out.setdefault(name, ((i + 1, j + 1), (i + 1, v + 1)))
+                want_key, j = False, v
+                continue
+            elif c in "'\"":
+                quote = c * 3 if text.startswith(c * 3, j) else c
+                j += len(quote)
+                continue
+            elif c in "[{":
+                depth += 1
+                want_key = depth == 1
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    return out
+            elif c == "," and depth == 1:
+                want_key = True
+            j += 1
+        if len(quote) == 1:
+            quote = ""
+        i, j = i + 1, 0
+    return out
 
 
 def _is_level(text: str) -> bool:

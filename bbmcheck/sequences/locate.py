@@ -127,7 +127,10 @@ class Locator:
 
     def array_items(self, section: str, key: str) -> list[tuple[int, int]]:
         """1-based (line, col) of each element of the array value of ``key`` (which may span lines)."""
-        line, col = self.value(section, key)
+        return self.array_items_at(*self.value(section, key))
+
+    def array_items_at(self, line: int, col: int) -> list[tuple[int, int]]:
+        """1-based (line, col) of each element of the array whose ``[`` is at 1-based (line, col)."""
         out: list[tuple[int, int]] = []
         depth, quote, expect = 0, "", False
         for i in range(line - 1, len(self.lines)):
