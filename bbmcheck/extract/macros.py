@@ -61,7 +61,8 @@ for_each_node for_each_online_node for_each_mem_range for_each_mem_pfn_range for
 for_each_set_bitrange xa_for_each rbtree_postorder_for_each_entry_safe
 """.split())
 # the argument is the value (as a truth, the same)
-VALUE = frozenset("likely unlikely WARN_ON WARN_ON_ONCE READ_ONCE IS_ENABLED data_race".split())
+VALUE = frozenset("likely unlikely WARN_ON WARN_ON_ONCE VM_WARN_ON VM_WARN_ON_ONCE READ_ONCE IS_ENABLED data_race"
+                   .split())
 STORE = frozenset({"WRITE_ONCE"})
 # a value from the arguments alone; the front end takes these calls as pure and records none
 PURE = frozenset("""
