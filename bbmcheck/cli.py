@@ -249,8 +249,10 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
     try:
         with time_limit(timeout):  # --timeout bounds the whole command: loading, building, search, BMC
             with interruptible():
+                chosen = ""
                 if from_code is not None:
-                    models = [m.sequence for m in _extract(from_code, function, scenario, primitives, strict, path)]
+                    extracted, chosen = _extract(from_code, function, scenario, primitives, strict, path)
+                    models = [m.sequence for m in extracted]
                     if not models:
                         raise _opt_error("--from-code", f"no path of '{function}' updates a page table: nothing "
                                          "to check")
@@ -264,6 +266,7 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
                 import json as json_text
 
                 sys.stdout.write(json_text.dumps(gathered, indent=2, sort_keys=True) + "\n")
+            _say_chosen(chosen)
     except TimeUp as e:
         sys.stderr.write(f"bbmcheck: {e} before the model was loaded; nothing was checked\n")
         return 3
@@ -307,25 +310,23 @@ def _load(model: str) -> Sequence:
 
 
 def _extract(code: str, function: str | None, scenario: str | None, primitives: str | None,
-             strict: bool, path: str | None = None) -> list[Extracted]:
-    """The models of ``function``'s paths (with ``--path``, that path's only); the notes on stderr."""
+             strict: bool, path: str | None = None) -> tuple[list[Extracted], str]:
+    """The models of ``function``'s paths (with ``--path``, that path's only), the notes on stderr;
+    and which primitive map was chosen and why ('' when it was given), for the caller to say once
+    the command went through (so that an error stays one line)."""
     models, notes, chosen = _extract_all(code, function, scenario, primitives, strict)
     for note in notes:
         sys.stderr.write(terminal(f"bbmcheck: {note}") + "\n")
-    picked = _pick(models, path, function)
-    _say_chosen(chosen)
-    return picked
+    return _pick(models, path, function), chosen
 
 
-def _say_chosen(chosen: str | None) -> None:
-    """Which primitive map was chosen, and why: said once the extraction went through, so that an
-    error stays one line."""
-    if chosen is not None:
+def _say_chosen(chosen: str) -> None:
+    if chosen:
         sys.stderr.write(terminal(f"bbmcheck: {chosen}") + "\n")
 
 
 def _extract_all(code: str, function: str | None, scenario: str | None, primitives: str | None,
-                 strict: bool) -> tuple[list[Extracted], list[str], str | None]:
+                 strict: bool) -> tuple[list[Extracted], list[str], str]:
     from .extract.extract import extract
 
     if function is None:
@@ -333,7 +334,7 @@ def _extract_all(code: str, function: str | None, scenario: str | None, primitiv
     def warn(e: InputError) -> None:
         sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 
-    chosen = None
+    chosen = ""
     if primitives is None:  # the bundled map that knows most of the function's calls, and why
         from .extract.choose import choose_map
         from .extract.source import read_source
@@ -480,13 +481,14 @@ def extract(code: str, function: str | None = None, scenario: str | None = None,
         sys.stdout.write(_path_list(_pick(every, path, function), notes))
         _say_chosen(chosen)
         return 0
-    models = _extract(code, function, scenario, primitives, strict, path)
+    models, chosen = _extract(code, function, scenario, primitives, strict, path)
     if not models:
         raise _opt_error(code, f"no path of '{function}' updates a page table")
     texts = [(m, EXTRACT_MARKER + "\n" + to_toml(m.sequence)) for m in models]
     if out is None:
         for m, text in texts:
             sys.stdout.write(terminal(f"# ---- {m.name} ({m.label}) [{m.path}]") + f"\n{text}\n")
+        _say_chosen(chosen)
         return 0
     from .paths import begins_with, folder_problem, inside, safe_name
 
@@ -510,6 +512,7 @@ def extract(code: str, function: str | None = None, scenario: str | None = None,
         except OSError as e:
             raise InputError("<command-line>", 1, col, f"-o: cannot write {file}: {e.strerror or e}") from None
         sys.stderr.write(terminal(f"bbmcheck: wrote {file}") + "\n")
+    _say_chosen(chosen)
     return 0
 
 

@@ -28,9 +28,8 @@ def choose_map(src: Source, function: str) -> tuple[str, str]:
     types: set[str] = set()
     if src.kind == "asm":
         names, where = _asm_calls(src, function), _asm_label(src, function)
-        if not names:  # its instructions are its own: no map is read
-            return BUNDLED_MAPS[0], (f"'{function}' calls no helper (no bl), so the primitive map is not used; "
-                                     f"{BUNDLED_MAPS[0]} is named")
+        if not names:  # its instructions are its own: no map is read, and there is nothing to say
+            return BUNDLED_MAPS[0], ""
     else:
         fn = find_function(src, function, keep)
         names, types = _calls(src, fn, keep)
@@ -48,12 +47,24 @@ def choose_map(src: Source, function: str) -> tuple[str, str]:
                         f"{', '.join(BUNDLED_MAPS)}); say which with --primitives MAP")
     if best[0] == second[0]:
         tied = [s[1] for s in scores if s[0] == best[0]]
-        raise src.error(*where, f"the primitive maps {' and '.join(tied)} know as many calls of '{function}' "
-                        f"({', '.join(best[2][:SHOWN])}); say which with --primitives MAP")
+        if len({_meaning(load_primitives(t), names) for t in tied}) > 1:
+            raise src.error(*where, f"the primitive maps {' and '.join(tied)} know as many calls of '{function}' "
+                            f"({', '.join(best[2][:SHOWN])}) and differ on them; say which with --primitives MAP")
+        first = min(tied, key=BUNDLED_MAPS.index)
+        return first, (f"primitive map {first} chosen: {', '.join(tied)} know the same {len(best[2])} calls of "
+                       f"'{function}' ({', '.join(best[2][:SHOWN])}) and say the same of each "
+                       "(--primitives chooses another)")
     shown = ", ".join(best[2][:SHOWN]) + (f" and {len(best[2]) - SHOWN} more" if len(best[2]) > SHOWN else "")
     what = "calls" if best[0][0] else "value helpers and entry types"
     return best[1], (f"primitive map {best[1]} chosen: it knows {len(best[2])} of the {what} of '{function}' "
                      f"({shown}); the next, {second[1]}, knows {second[0][0]} (--primitives chooses another)")
+
+
+def _meaning(pmap: PrimitiveMap, names: set[str]) -> tuple[object, ...]:
+    """What ``pmap`` says of each of ``names``: maps that say the same are alike for the function."""
+    return tuple((n, pmap.primitives.get(n), pmap.fails.get(n), pmap.dispatch.get(n), n in pmap.pure,
+                  tuple(sorted((k, v) for k, v in pmap.primitives.items() if k.startswith(n + ":"))))
+                 for n in sorted(names))
 
 
 def _acts(pmap: PrimitiveMap, name: str) -> bool:
