@@ -128,3 +128,32 @@ def test_bad_predicates_are_located(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"{bad}:3:17: error: [predicates] 'kvm_pte_valid': unknown kind "
                                                "'vaild'") and "did you mean 'valid'" in err[0]
+
+
+def test_a_copy_of_the_old_entry_changes_its_attributes_only() -> None:
+    ms = models("set_attrs")
+    assert situations(ms) == {"block-to-block-perm", "page-to-page-perm"}
+    for m in ms.values():  # the flush is the caller's: without it the old permissions stay cached
+        assert "stale-translation" in violated(m.sequence)  # type: ignore[attr-defined]
+
+
+def test_a_scenario_without_base_pins_the_default_context(capsys: pytest.CaptureFixture[str]) -> None:
+    scen = str(HERE / "set_attrs.scenario.toml")
+    got, _ = extract(CODE, "set_attrs", scen)
+    assert {m.name.rsplit(".", 1)[1] for m in got} == {"block-to-block-perm", "page-to-page-perm"}
+    page = next(m for m in got if m.name.endswith("page-to-page-perm"))
+    assert [i.text for i in page.sequence.program if i.op == "tlbi"][0] == "tlbi ipas2e1is, 0x201000"
+    assert main(["verify", "--from-code", CODE, "--function", "set_attrs", "--scenario", scen, "--no-traces"]) == 0
+
+
+def test_a_scenario_without_base_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "s.toml"
+    for text, where, says in (
+            ('situations = ["blok"]\n', "1:14", "unknown situation 'blok'"),
+            ('[entries]\nptep = "T1[1]"\n', "1:2", "'entries' needs a base model"),
+            ('base = "ttrem1"\nsituations = ["block"]\n', "2:1", "'situations' needs no base"),
+            ('epilogue = ["tlbi ipas2e1is, {ipa"]\n', "1:30", "'{ipa' is not an intermediate physical address")):
+        bad.write_text(text)
+        assert main(["extract", CODE, "--function", "set_attrs", "--scenario", str(bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"{bad}:{where}: error: {says}"), err

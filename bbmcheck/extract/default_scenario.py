@@ -262,6 +262,10 @@ def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store
     return Plan(tuple(order), computed, first_store, kinds, nt)
 
 
+SAME = "same"  # a value made from the old entry by setting or clearing bits: its attributes change
+_OLD = re.compile(r"(ctx->old|old|orig|\*\s*\w+(->\w+)*|READ_ONCE\(\s*\*?\s*\w+(->\w+)*\s*\))")
+
+
 def _zero(node: Any) -> bool:
     """``0``, ``(T){ 0 }``, ``(T){ }``, ``__pte(0)``-like casts of them: an all-zero entry."""
     text = re.sub(r"\s+", "", node.text.decode())
@@ -285,6 +289,9 @@ def constructed(fn: Any, pmap: PrimitiveMap) -> dict[str, frozenset[str]]:
             left, right = n.child_by_field_name("declarator"), n.child_by_field_name("value")
         elif n.type == "assignment_expression":
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            op = n.child_by_field_name("operator")
+            if op is not None and op.type in ("&=", "|=", "^="):
+                continue  # bits set or cleared: the same kind of entry, at the same address
         else:
             continue
         if left is None or right is None or left.type != "identifier":
@@ -297,6 +304,8 @@ def constructed(fn: Any, pmap: PrimitiveMap) -> dict[str, frozenset[str]]:
             kinds = pmap.makes.get(_norm(right.child_by_field_name("function").text.decode()))
         elif _zero(right) or pmap.values.get(_norm(right.text.decode())) == "invalid":
             kinds = frozenset({"invalid"})  # 0, (lpae_t){ 0 }, a constant the map calls invalid
+        elif _OLD.fullmatch(_norm(right.text.decode())):
+            kinds = frozenset({SAME})  # a copy of the old entry, whose bits the code then changes
         if name in seen and seen[name] is None:
             continue
         seen[name] = None if kinds is None else kinds | (seen.get(name) or frozenset())
@@ -338,10 +347,16 @@ def _reads_entry(arg: str, targets: tuple[str, ...]) -> bool:
 def admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
     """Whether ``sit`` is consistent with the branch choices and assertions of some path that ``path``
     stands for (it may stand for several merged ones)."""
+    if p.kinds == frozenset({SAME}) and p.computed:
+        return sit.label.endswith("-perm") and _admitted(path, pmap, p, sit)  # the old entry, other bits
     if p.kinds is not None and sit.new not in p.kinds and p.computed:
         return False  # the code makes the value with a constructor that cannot make this kind
     if p.nt and sit.new != "block":
         return False  # nT exists in block descriptors only (IPJZBK): a value it is set on is a block
+    return _admitted(path, pmap, p, sit)
+
+
+def _admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
     choices = path.known_choices()
     if choices is None:
         return True  # too many merged paths to know their choices: every situation is checked
@@ -426,6 +441,12 @@ def base_text(sit: Situation, name: str, program: str = "") -> str:
             f"entries = {{ {body} }}", ""]
     out += ["[observers]", "vcpus = 2", ""]
     return "\n".join(out)
+
+
+def context(lines: tuple[str, ...], sit: Situation) -> tuple[str, ...]:
+    """A scenario's context lines for one situation: {entry} is its target, {ipa} its address."""
+    ipa = f"{IPA + PAGE:#x}" if sit.target == "T3[1]" else f"{IPA:#x}"
+    return tuple(line.replace("{entry}", sit.target).replace("{ipa}", ipa) for line in lines)
 
 
 def situations(fill: bool) -> list[Situation]:
