@@ -57,6 +57,11 @@ class Situation:
     target: str  # the target entry, e.g. "T2[1]"
     tables: tuple[tuple[str, int, tuple[tuple[int, str], ...]], ...]  # (name, level, entries), root first
     new_desc: str  # the descriptor a computed value stands for
+    empty: bool = False  # the old table holds no valid entry
+
+    @property
+    def old_name(self) -> str:
+        return "empty-table" if self.empty else self.old
 
 
 def _pages(oa: int, n: int = 2) -> tuple[tuple[int, str], ...]:
@@ -78,6 +83,8 @@ def _situations(fill: bool) -> list[Situation]:
     if fill:  # the path fills a new table and links it: the target's new value is that table
         for old, old_desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T3", (t3,))):
             out.append(Situation(f"{old}-to-table", old, "table", l2, at2(old_desc, (*extra, n)), f"table {FILL}"))
+        out.append(Situation("empty-table-to-table", "table", "table", l2, at2("table T3", (("T3", 3, ()), n)),
+                             f"table {FILL}", empty=True))
         return out
     for new, desc, extra in (("block", block, ()), ("table", "table T4", (t4,))):
         out.append(Situation(f"invalid-to-{new}", "invalid", new, l2, at2("invalid", extra), desc))
@@ -89,6 +96,10 @@ def _situations(fill: bool) -> list[Situation]:
         out.append(Situation(label, "block", new, l2, at2(block, extra), desc))
     for new, desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T4", (t4,))):
         out.append(Situation(f"table-to-{new}", "table", new, l2, at2("table T3", (t3, *extra)), desc))
+    # a table whose entries were all removed before (a post-order walk visits it after its children)
+    for new, desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T4", (t4,))):
+        out.append(Situation(f"empty-table-to-{new}", "table", new, l2, at2("table T3", (("T3", 3, ()), *extra)),
+                             desc, empty=True))
     page = f"page oa={OA + PAGE:#x} attr=normal perm=rw"
     l3 = (root, ("T2", 2, ((1, "table T3"),)), ("T3", 3, ((0, f"page oa={OA:#x} attr=normal perm=rw"), (1, page))))
     for label, new, desc in (("page-to-invalid", "invalid", "invalid"),
@@ -115,6 +126,11 @@ def _pointer(expr: str) -> str:
 
 
 _FLAG = re.compile(r"^(?P<base>.+?)\s*(?P<op>\||&\s*~)\s*\(?\s*(?P<flag>[A-Za-z_]\w*)\s*\)?$")
+
+
+# the names kernels give a pointer to the entry being visited: a table page freed through one is a
+# reference dropped on the table that holds the entry
+_ENTRY_POINTER = re.compile(r"(^|->|\.)(ptep|pmdp|pudp|p4dp|pgdp)$")
 
 
 class _Lookup:
@@ -200,7 +216,7 @@ class DefaultScenario(Scenario):
     def _table(self, expr: str) -> str | None:
         name = _pointer(expr)
         entries = {*self.written, *self.fill, *([self.target] if self.target else [])}
-        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries):
+        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries) or _ENTRY_POINTER.search(name):
             self.freed.append(f"'{_norm(expr)}' taken as a reference dropped on the live table that holds the entry")
             return DROP
         sit = self.situation

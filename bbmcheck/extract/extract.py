@@ -261,7 +261,7 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
         plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30), target)
         kept = 0
         for sit in ds.situations(fill=len(plan.targets) > 1):
-            if keep is not None and not {sit.label, sit.old} & set(keep):
+            if keep is not None and not {sit.label, sit.old_name} & set(keep):
                 continue
             if not ds.admitted(p, pmap, plan, sit):
                 continue
@@ -290,7 +290,7 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             if not body:
                 continue
             stem = f"{function}.{label}" if label else function
-            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old}"
+            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old_name}"
             level = spec.level if spec is not None and spec.level else "L1" if "nT" in scen.flags_used else "L0"
             program = "\n".join(line for line, _, _ in body)
             base = load_text(ds.base_text(sit, name, program), f"<default scenario:{name}>", default_name=name)

@@ -470,9 +470,11 @@ def load_scenario(path: str) -> Scenario:
     )
 
 
-SITUATION_NAMES = ("invalid", "block", "table", "page", "invalid-to-block", "invalid-to-table", "block-to-invalid",
-                   "block-to-block-perm", "block-to-block-oa", "block-to-table", "table-to-invalid", "table-to-block",
-                   "table-to-table", "page-to-invalid", "page-to-page-perm", "page-to-page-oa")
+SITUATION_NAMES = (
+    "invalid", "block", "table", "empty-table", "page",
+    "invalid-to-block", "invalid-to-table", "block-to-invalid", "block-to-block-perm", "block-to-block-oa",
+    "block-to-table", "table-to-invalid", "table-to-block", "table-to-table", "empty-table-to-invalid",
+    "empty-table-to-block", "empty-table-to-table", "page-to-invalid", "page-to-page-perm", "page-to-page-oa")
 
 
 def _situations(path: str, loc: Locator, value: Any, where: tuple[int, int]) -> tuple[str, ...]:
