@@ -158,3 +158,9 @@ def test_a_scenario_without_base_is_checked(tmp_path: Path, capsys: pytest.Captu
         assert main(["extract", CODE, "--function", "set_attrs", "--scenario", str(bad)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"{bad}:{where}: error: {says}"), err
+
+
+def test_comparisons_of_old_and_new_say_they_differ() -> None:
+    # every default situation changes the entry: a store guarded by "differs in software bits
+    # only" is checked where the old entry was invalid, and nowhere else
+    assert situations(models("map_leaf_sw")) == {"invalid-to-block"}

@@ -353,6 +353,24 @@ def _atoms(f: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
             yield from _atoms(g)
 
 
+_EQ = re.compile(r"^\(?\s*(.+?)\s*(==|!=)\s*(.+?)\s*\)?$")
+_XOR = re.compile(r"^\(\s*(.+?)\s*\^\s*(.+?)\s*\)\s*&\s*.+$")
+
+
+def _differ(text: str, computed: frozenset[str]) -> bool | None:
+    """The truth of a comparison of the old entry with the new value (``ctx->old == new``,
+    ``(old ^ new) & ~SW_BITS``): every default situation changes the entry's kind, output address
+    or permissions, so they differ, in bits no mask of software bits hides. None: not such a test."""
+    for pattern in (_EQ, _XOR):
+        m = pattern.match(_norm(text))
+        if m is None:
+            continue
+        a, b = _norm(m.group(1)), _norm(m.group(m.lastindex or 2))
+        if {_OLD.fullmatch(a) is not None and b in computed, _OLD.fullmatch(b) is not None and a in computed} & {True}:
+            return m.group(2) == "!=" if pattern is _EQ else True
+    return None
+
+
 def _reads_entry(arg: str, targets: tuple[str, ...]) -> bool:
     """Whether ``arg`` reads an entry the path writes as it is now (``*ctx->ptep``,
     ``READ_ONCE(*ptep)``), rather than a copy taken before (``ctx->old``, ``orig``)."""
@@ -380,6 +398,10 @@ def _admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
         extra = []
         for f, _ in facts:
             for atom in _atoms(f):
+                differ = _differ(str(atom[1][0]), p.computed)
+                if differ is not None:
+                    extra.append((atom, differ))
+                    continue
                 m = _CALL.match(str(atom[1][0]))
                 if m is None or _norm(m.group(1)) not in pmap.predicates:
                     continue
