@@ -46,15 +46,15 @@ def test_correct_break_before_make_has_only_the_invalid_window() -> None:
 
 def test_a_table_flushed_as_a_leaf_is_found() -> None:
     ms = models("replace_leaf_ipa_only")
-    table = [m for name, m in ms.items() if name.endswith("table-to-block")]
+    table = [m for name, m in ms.items() if name.endswith(".table-to-block")]
     assert table and all("stale-translation" in violated(m.sequence) for m in table)  # type: ignore[attr-defined]
-    leaf = [m for name, m in ms.items() if name.endswith("block-to-block-oa")]
+    leaf = [m for name, m in ms.items() if name.endswith(".block-to-block-oa")]
     assert leaf and all(violated(m.sequence) <= {"invalid-window"} for m in leaf)  # type: ignore[attr-defined]
 
 
 def test_the_range_flush_covers_every_page_of_the_old_table() -> None:
     ms = models("replace_leaf")
-    (table,) = [m for name, m in ms.items() if name.endswith("table-to-block")]
+    (table,) = [m for name, m in ms.items() if name.endswith(".table-to-block")]
     tlbis = [i.text for i in table.sequence.program if i.op == "tlbi"]  # type: ignore[attr-defined]
     assert sum("ipas2e1is" in t for t in tlbis) == 2  # both pages of T3
 
@@ -86,7 +86,8 @@ def test_put_page_of_the_entry_pointer_is_no_free_and_of_the_child_is() -> None:
     got, notes = extract(CODE, "unmap_put", None)
     frees = {m.name: [i.text for i in m.sequence.program if i.op == "free"] for m in got}
     assert any(name.endswith(".table") and f == ["free T3"] for name, f in frees.items())
-    assert all(f == [] for name, f in frees.items() if not name.endswith(".table"))
+    assert all(f == [] for name, f in frees.items() if not name.endswith("table"))
+    assert frees["unmap_put.p1.empty-table"] == ["free T3"]  # an emptied table is freed all the same
     assert any("reference dropped on the live table" in n for n in notes)
     for m in got:
         assert violated(m.sequence) <= {"invalid-window"}, m.name
@@ -94,7 +95,7 @@ def test_put_page_of_the_entry_pointer_is_no_free_and_of_the_child_is() -> None:
 
 def test_a_deleted_tlbi_is_found() -> None:
     ms = models("replace_leaf")
-    m = next(m for name, m in ms.items() if name.endswith("block-to-block-oa"))
+    m = next(m for name, m in ms.items() if name.endswith(".block-to-block-oa"))
     program = m.sequence.program  # type: ignore[attr-defined]
     for k, ins in enumerate(program):
         if ins.op == "tlbi" and "ipas2e1is" in ins.text:
@@ -109,7 +110,7 @@ def test_seed_patch_without_scenario_gives_its_level0_and_nt_paths() -> None:
     for m in got:
         by_path.setdefault(m.path, set()).add(m.sequence.level.value)
     assert by_path == {"ttrem_level=TTREM_LEVEL0": {"L0"}, "ttrem_level=TTREM_LEVEL1": {"L1"}}
-    coalesce = [m for m in got if m.name.endswith("table-to-block")]
+    coalesce = [m for m in got if m.name.endswith(".table-to-block")]
     assert len(coalesce) == 2
     assert any("makes no page-table update" in n for n in notes)  # the default: return -EINVAL
 
@@ -128,3 +129,38 @@ def test_bad_predicates_are_located(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"{bad}:3:17: error: [predicates] 'kvm_pte_valid': unknown kind "
                                                "'vaild'") and "did you mean 'valid'" in err[0]
+
+
+def test_a_copy_of_the_old_entry_changes_its_attributes_only() -> None:
+    ms = models("set_attrs")
+    assert situations(ms) == {"block-to-block-perm", "page-to-page-perm"}
+    for m in ms.values():  # the flush is the caller's: without it the old permissions stay cached
+        assert "stale-translation" in violated(m.sequence)  # type: ignore[attr-defined]
+
+
+def test_a_scenario_without_base_pins_the_default_context(capsys: pytest.CaptureFixture[str]) -> None:
+    scen = str(HERE / "set_attrs.scenario.toml")
+    got, _ = extract(CODE, "set_attrs", scen)
+    assert {m.name.rsplit(".", 1)[1] for m in got} == {"block-to-block-perm", "page-to-page-perm"}
+    page = next(m for m in got if m.name.endswith("page-to-page-perm"))
+    assert [i.text for i in page.sequence.program if i.op == "tlbi"][0] == "tlbi ipas2e1is, 0x201000"
+    assert main(["verify", "--from-code", CODE, "--function", "set_attrs", "--scenario", scen, "--no-traces"]) == 0
+
+
+def test_a_scenario_without_base_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "s.toml"
+    for text, where, says in (
+            ('situations = ["blok"]\n', "1:14", "unknown situation 'blok'"),
+            ('[entries]\nptep = "T1[1]"\n', "1:2", "'entries' needs a base model"),
+            ('base = "ttrem1"\nsituations = ["block"]\n', "2:1", "'situations' needs no base"),
+            ('epilogue = ["tlbi ipas2e1is, {ipa"]\n', "1:30", "'{ipa' is not an intermediate physical address")):
+        bad.write_text(text)
+        assert main(["extract", CODE, "--function", "set_attrs", "--scenario", str(bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"{bad}:{where}: error: {says}"), err
+
+
+def test_comparisons_of_old_and_new_say_they_differ() -> None:
+    # every default situation changes the entry: a store guarded by "differs in software bits
+    # only" is checked where the old entry was invalid, and nowhere else
+    assert situations(models("map_leaf_sw")) == {"invalid-to-block"}

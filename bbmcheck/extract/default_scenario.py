@@ -57,6 +57,11 @@ class Situation:
     target: str  # the target entry, e.g. "T2[1]"
     tables: tuple[tuple[str, int, tuple[tuple[int, str], ...]], ...]  # (name, level, entries), root first
     new_desc: str  # the descriptor a computed value stands for
+    empty: bool = False  # the old table holds no valid entry
+
+    @property
+    def old_name(self) -> str:
+        return "empty-table" if self.empty else self.old
 
 
 def _pages(oa: int, n: int = 2) -> tuple[tuple[int, str], ...]:
@@ -78,6 +83,8 @@ def _situations(fill: bool) -> list[Situation]:
     if fill:  # the path fills a new table and links it: the target's new value is that table
         for old, old_desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T3", (t3,))):
             out.append(Situation(f"{old}-to-table", old, "table", l2, at2(old_desc, (*extra, n)), f"table {FILL}"))
+        out.append(Situation("empty-table-to-table", "table", "table", l2, at2("table T3", (("T3", 3, ()), n)),
+                             f"table {FILL}", empty=True))
         return out
     for new, desc, extra in (("block", block, ()), ("table", "table T4", (t4,))):
         out.append(Situation(f"invalid-to-{new}", "invalid", new, l2, at2("invalid", extra), desc))
@@ -89,6 +96,10 @@ def _situations(fill: bool) -> list[Situation]:
         out.append(Situation(label, "block", new, l2, at2(block, extra), desc))
     for new, desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T4", (t4,))):
         out.append(Situation(f"table-to-{new}", "table", new, l2, at2("table T3", (t3, *extra)), desc))
+    # a table whose entries were all removed before (a post-order walk visits it after its children)
+    for new, desc, extra in (("invalid", "invalid", ()), ("block", block, ()), ("table", "table T4", (t4,))):
+        out.append(Situation(f"empty-table-to-{new}", "table", new, l2, at2("table T3", (("T3", 3, ()), *extra)),
+                             desc, empty=True))
     page = f"page oa={OA + PAGE:#x} attr=normal perm=rw"
     l3 = (root, ("T2", 2, ((1, "table T3"),)), ("T3", 3, ((0, f"page oa={OA:#x} attr=normal perm=rw"), (1, page))))
     for label, new, desc in (("page-to-invalid", "invalid", "invalid"),
@@ -115,6 +126,11 @@ def _pointer(expr: str) -> str:
 
 
 _FLAG = re.compile(r"^(?P<base>.+?)\s*(?P<op>\||&\s*~)\s*\(?\s*(?P<flag>[A-Za-z_]\w*)\s*\)?$")
+
+
+# the names kernels give a pointer to the entry being visited: a table page freed through one is a
+# reference dropped on the table that holds the entry
+_ENTRY_POINTER = re.compile(r"(^|->|\.)(ptep|pmdp|pudp|p4dp|pgdp)$")
 
 
 class _Lookup:
@@ -200,7 +216,7 @@ class DefaultScenario(Scenario):
     def _table(self, expr: str) -> str | None:
         name = _pointer(expr)
         entries = {*self.written, *self.fill, *([self.target] if self.target else [])}
-        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries):
+        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries) or _ENTRY_POINTER.search(name):
             self.freed.append(f"'{_norm(expr)}' taken as a reference dropped on the live table that holds the entry")
             return DROP
         sit = self.situation
@@ -262,6 +278,10 @@ def plan(recorded: DefaultScenario, made: dict[str, frozenset[str]], first_store
     return Plan(tuple(order), computed, first_store, kinds, nt)
 
 
+SAME = "same"  # a value made from the old entry by setting or clearing bits: its attributes change
+_OLD = re.compile(r"(ctx->old|old|orig|\*\s*\w+(->\w+)*|READ_ONCE\(\s*\*?\s*\w+(->\w+)*\s*\))")
+
+
 def _zero(node: Any) -> bool:
     """``0``, ``(T){ 0 }``, ``(T){ }``, ``__pte(0)``-like casts of them: an all-zero entry."""
     text = re.sub(r"\s+", "", node.text.decode())
@@ -285,6 +305,9 @@ def constructed(fn: Any, pmap: PrimitiveMap) -> dict[str, frozenset[str]]:
             left, right = n.child_by_field_name("declarator"), n.child_by_field_name("value")
         elif n.type == "assignment_expression":
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            op = n.child_by_field_name("operator")
+            if op is not None and op.type in ("&=", "|=", "^="):
+                continue  # bits set or cleared: the same kind of entry, at the same address
         else:
             continue
         if left is None or right is None or left.type != "identifier":
@@ -297,6 +320,8 @@ def constructed(fn: Any, pmap: PrimitiveMap) -> dict[str, frozenset[str]]:
             kinds = pmap.makes.get(_norm(right.child_by_field_name("function").text.decode()))
         elif _zero(right) or pmap.values.get(_norm(right.text.decode())) == "invalid":
             kinds = frozenset({"invalid"})  # 0, (lpae_t){ 0 }, a constant the map calls invalid
+        elif _OLD.fullmatch(_norm(right.text.decode())):
+            kinds = frozenset({SAME})  # a copy of the old entry, whose bits the code then changes
         if name in seen and seen[name] is None:
             continue
         seen[name] = None if kinds is None else kinds | (seen.get(name) or frozenset())
@@ -328,6 +353,24 @@ def _atoms(f: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
             yield from _atoms(g)
 
 
+_EQ = re.compile(r"^\(?\s*(.+?)\s*(==|!=)\s*(.+?)\s*\)?$")
+_XOR = re.compile(r"^\(\s*(.+?)\s*\^\s*(.+?)\s*\)\s*&\s*.+$")
+
+
+def _differ(text: str, computed: frozenset[str]) -> bool | None:
+    """The truth of a comparison of the old entry with the new value (``ctx->old == new``,
+    ``(old ^ new) & ~SW_BITS``): every default situation changes the entry's kind, output address
+    or permissions, so they differ, in bits no mask of software bits hides. None: not such a test."""
+    for pattern in (_EQ, _XOR):
+        m = pattern.match(_norm(text))
+        if m is None:
+            continue
+        a, b = _norm(m.group(1)), _norm(m.group(m.lastindex or 2))
+        if {_OLD.fullmatch(a) is not None and b in computed, _OLD.fullmatch(b) is not None and a in computed} & {True}:
+            return m.group(2) == "!=" if pattern is _EQ else True
+    return None
+
+
 def _reads_entry(arg: str, targets: tuple[str, ...]) -> bool:
     """Whether ``arg`` reads an entry the path writes as it is now (``*ctx->ptep``,
     ``READ_ONCE(*ptep)``), rather than a copy taken before (``ctx->old``, ``orig``)."""
@@ -338,10 +381,16 @@ def _reads_entry(arg: str, targets: tuple[str, ...]) -> bool:
 def admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
     """Whether ``sit`` is consistent with the branch choices and assertions of some path that ``path``
     stands for (it may stand for several merged ones)."""
+    if p.kinds == frozenset({SAME}) and p.computed:
+        return sit.label.endswith("-perm") and _admitted(path, pmap, p, sit)  # the old entry, other bits
     if p.kinds is not None and sit.new not in p.kinds and p.computed:
         return False  # the code makes the value with a constructor that cannot make this kind
     if p.nt and sit.new != "block":
         return False  # nT exists in block descriptors only (IPJZBK): a value it is set on is a block
+    return _admitted(path, pmap, p, sit)
+
+
+def _admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
     choices = path.known_choices()
     if choices is None:
         return True  # too many merged paths to know their choices: every situation is checked
@@ -349,6 +398,10 @@ def admitted(path: CPath, pmap: PrimitiveMap, p: Plan, sit: Situation) -> bool:
         extra = []
         for f, _ in facts:
             for atom in _atoms(f):
+                differ = _differ(str(atom[1][0]), p.computed)
+                if differ is not None:
+                    extra.append((atom, differ))
+                    continue
                 m = _CALL.match(str(atom[1][0]))
                 if m is None or _norm(m.group(1)) not in pmap.predicates:
                     continue
@@ -426,6 +479,12 @@ def base_text(sit: Situation, name: str, program: str = "") -> str:
             f"entries = {{ {body} }}", ""]
     out += ["[observers]", "vcpus = 2", ""]
     return "\n".join(out)
+
+
+def context(lines: tuple[str, ...], sit: Situation) -> tuple[str, ...]:
+    """A scenario's context lines for one situation: {entry} is its target, {ipa} its address."""
+    ipa = f"{IPA + PAGE:#x}" if sit.target == "T3[1]" else f"{IPA:#x}"
+    return tuple(line.replace("{entry}", sit.target).replace("{ipa}", ipa) for line in lines)
 
 
 def situations(fill: bool) -> list[Situation]:

@@ -69,6 +69,8 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
     if scenario is None:
         return _extract_default(src, code, function, pmap, strict, _once(warn or (lambda e: None)))
     scen = load_scenario(scenario)
+    if not scen.base:  # no tables of its own: it pins the default scenario's context
+        return _extract_default(src, code, function, pmap, strict, _once(warn or (lambda e: None)), scen)
     try:
         base = load_model(scen.base)
     except InputError as e:
@@ -174,7 +176,8 @@ def _pruned_note(pruned: list[tuple[str, ...]]) -> str:
 
 
 def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[str, int, int]], base: Sequence, *,
-           name: str, level: str, code: str, title: str, source: str, claims: dict[str, str]) -> Sequence:
+           name: str, level: str, code: str, title: str, source: str, claims: dict[str, str],
+           expect: str = "claims-hold") -> Sequence:
     """One path's model under the default scenario: the path's instructions and the caller's
     context, on the generated tables, every line checked and placed where it was written."""
     for line, row, col in body:
@@ -182,7 +185,7 @@ def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[st
         parse_line(line, file=src.path, line=fline, col=fcol, descriptors={})
     program = [*scen.prologue, *(line for line, _, _ in body), *scen.epilogue]
     text = to_toml(base, program, name=name, level=level, title=title, source=source, claims=claims,
-                   expect="claims-hold")
+                   expect=expect)
     gen = f"<extracted:{name}>"
     place = _Placer(src, scen, spec, f"path [{key}]", gen, text, body, (), ((1, 1),) * len(scen.epilogue))
     try:
@@ -207,8 +210,10 @@ def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[st
 
 
 def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, strict: bool,
-                     warn: Warn) -> tuple[list[Extracted], list[str]]:
-    """Every path in each standard situation its conditions admit (extract/default_scenario.py)."""
+                     warn: Warn, user: Scenario | None = None) -> tuple[list[Extracted], list[str]]:
+    """Every path in each standard situation its conditions admit (extract/default_scenario.py).
+    ``user``: a scenario file without a base, which pins what the default does not know: the
+    situations kept, the caller's context ({entry} and {ipa} name the target), claims, levels."""
     from . import default_scenario as ds
 
     pruned: list[tuple[str, ...]] = []
@@ -247,13 +252,32 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
         if not acts:
             notes.append(f"path [{key}] makes no page-table update; no model")
             continue
+        spec = _spec(user, label or "p1", p.conds) if user is not None else None
+        if spec is not None and spec.skip:
+            notes.append(f"path {label or 'p1'} [{key}] skipped: {spec.skip}")
+            continue
+        keep = spec.situations if spec is not None and spec.situations is not None else \
+            user.situations if user is not None else None
         plan = ds.plan(probe, made, next((k for k, n in enumerate(stored_by) if n), 1 << 30), target)
         kept = 0
         for sit in ds.situations(fill=len(plan.targets) > 1):
+            if keep is not None and not {sit.label, sit.old_name} & set(keep):
+                continue
             if not ds.admitted(p, pmap, plan, sit):
                 continue
             scen = ds.DefaultScenario(pmap, sit, plan.targets, source=src.path, made=made)
             scen.context_at = end
+            claims: dict[str, str] = {"invalid-window": "any"}  # a correct break's window is inherent
+            expect = "claims-hold"
+            if user is not None:
+                scen.values.update(user.values)
+                scen.bits.update(user.bits)
+                pro = spec.prologue if spec is not None and spec.prologue is not None else user.prologue
+                epi = spec.epilogue if spec is not None and spec.epilogue is not None else user.epilogue or \
+                    scen.epilogue
+                scen.prologue, scen.epilogue = ds.context(pro, sit), ds.context(epi, sit)
+                claims = spec.claims if spec is not None and spec.claims is not None else user.claims or claims
+                expect = spec.expect if spec is not None and spec.expect else expect
             body = [b for b in _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
                     if b[0] != "free " + ds.DROP]
             if not any(line.endswith(f"table {ds.FILL}") for line, _, _ in body):
@@ -266,8 +290,8 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             if not body:
                 continue
             stem = f"{function}.{label}" if label else function
-            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old}"
-            level = "L1" if "nT" in scen.flags_used else "L0"
+            name = f"{stem}.{sit.label}" if plan.computed or len(plan.targets) > 1 else f"{stem}.{sit.old_name}"
+            level = spec.level if spec is not None and spec.level else "L1" if "nT" in scen.flags_used else "L0"
             program = "\n".join(line for line, _, _ in body)
             base = load_text(ds.base_text(sit, name, program), f"<default scenario:{name}>", default_name=name)
             program_key = program + "\n" + ds.base_text(sit, "", program)
@@ -278,8 +302,9 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             seq = _model(src, scen, None, key, body, base, name=name, level=level, code=code,
                          title=f"{function} [{label + ': ' if label else ''}{key or 'only path'}] in situation "
                                f"{sit.label} (default scenario)",
-                         source=f"extracted from {code}" + (f" ({key})" if key else "") + ", default scenario",
-                         claims={"invalid-window": "any"})
+                         source=f"extracted from {code}" + (f" ({key})" if key else "") + ", default scenario"
+                                + (f" with {user.path}" if user is not None else ""),
+                         claims=claims, expect=expect)
             models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label or "p1"))
         if not kept:
             notes.append(f"path [{key}]: no standard situation fits its conditions; give a scenario (--scenario)")

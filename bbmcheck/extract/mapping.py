@@ -334,6 +334,7 @@ class PathSpec:
     epilogue: tuple[str, ...] | None = None
     prologue_at: tuple[tuple[int, int], ...] = ()
     epilogue_at: tuple[tuple[int, int], ...] = ()
+    situations: tuple[str, ...] | None = None  # without a base: the default situations kept (None: all)
 
 
 @dataclass
@@ -352,6 +353,9 @@ class Scenario:
     prologue_at: tuple[tuple[int, int], ...] = ()  # where each prologue line's opening quote is
     epilogue_at: tuple[tuple[int, int], ...] = ()
     claims: dict[str, str] | None = None  # [claims] for every path (None: the base model's are kept)
+    # without a base, the default scenario's tables and situations (extract/default_scenario.py),
+    # of which these are kept (None: every one)
+    situations: tuple[str, ...] | None = None
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
@@ -374,7 +378,9 @@ def set_bit(desc: Descriptor, bit: str, on: bool) -> Descriptor:
     return replace(desc, af=1 if on else 0)
 
 
-PATH_KEYS = ("level", "name", "skip", "claims", "expect", "prologue", "epilogue")
+PATH_KEYS = ("level", "name", "skip", "claims", "expect", "prologue", "epilogue", "situations")
+# a default-scenario context line may name the target entry and its input address
+CONTEXT_PLACEHOLDERS = {"{entry}": "T2[1]", "{ipa}": "0x200000"}
 PATH_FORM = ('a path is { level = "L0", name = "..." } or { skip = "why it cannot happen" } (it may also have '
              'claims, expect, prologue and epilogue)')
 
@@ -387,14 +393,22 @@ def load_scenario(path: str) -> Scenario:
     table or a ``[paths.p2]`` section. Every mistake is located where it is written."""
     data, loc = _read_toml(path)
     f = _Fields(path, data, loc)
-    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths", "claims")
+    allowed = ("base", "prologue", "epilogue", "entries", "values", "bits", "addresses", "tables", "paths", "claims",
+               "situations")
     for key in data:
         if key not in allowed:
             raise InputError(path, *loc.key("", key), f"unknown key '{key}'" + did_you_mean(key, allowed))
-    if not isinstance(data.get("base"), str):
-        where = loc.value("", "base") if "base" in data else (1, 1)
-        raise InputError(path, *where, "a scenario needs base = \"<model>\": the tables and vCPUs the code runs on")
-    base = data["base"]
+    if "base" in data and not isinstance(data["base"], str):
+        raise InputError(path, *loc.value("", "base"), "base names a model (bundled or a file): the tables and vCPUs "
+                         "the code runs on; without base, the default scenario's")
+    base = data.get("base", "")
+    for key in ("entries", "tables", "addresses") if not base else ("situations",):
+        if key in data:
+            raise InputError(path, *loc.key("", key), f"'{key}' needs " + ("a base model: without one the default "
+                             "scenario names the entries, tables and addresses" if not base else
+                             "no base: it chooses among the default scenario's situations"))
+    situations = _situations(path, loc, data["situations"], loc.value("", "situations")) \
+        if "situations" in data else None
     if base.endswith(".toml"):
         base = str((Path(path).parent / base).resolve()) if not Path(base).is_absolute() else base
     prologue, prologue_at = f.lines("prologue")
@@ -452,7 +466,27 @@ def load_scenario(path: str) -> Scenario:
         prologue_at=tuple(prologue_at),
         epilogue_at=tuple(epilogue_at),
         claims=claims,
+        situations=situations,
     )
+
+
+SITUATION_NAMES = (
+    "invalid", "block", "table", "empty-table", "page",
+    "invalid-to-block", "invalid-to-table", "block-to-invalid", "block-to-block-perm", "block-to-block-oa",
+    "block-to-table", "table-to-invalid", "table-to-block", "table-to-table", "empty-table-to-invalid",
+    "empty-table-to-block", "empty-table-to-table", "page-to-invalid", "page-to-page-perm", "page-to-page-oa")
+
+
+def _situations(path: str, loc: Locator, value: Any, where: tuple[int, int]) -> tuple[str, ...]:
+    """situations = ["block", "table-to-block"]: old kinds or situation names of the default scenario."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InputError(path, *where, "situations is a list of the default scenario's situations or old kinds, "
+                         "e.g. situations = [\"block\", \"page\"]")
+    for v in value:
+        if v not in SITUATION_NAMES:
+            raise InputError(path, *where, f"unknown situation '{v}' (one of {', '.join(SITUATION_NAMES)})"
+                             + did_you_mean(v, SITUATION_NAMES))
+    return tuple(value)
 
 
 def _path_spec(path: str, loc: Locator, key: str, spec: dict[str, Any], place: _Place) -> PathSpec:
@@ -464,7 +498,7 @@ def _path_spec(path: str, loc: Locator, key: str, spec: dict[str, Any], place: _
         if field_name not in PATH_KEYS:
             raise InputError(path, *place.key(field_name), f"unknown key '{field_name}' in {what}"
                              + did_you_mean(field_name, PATH_KEYS))
-        if field_name in ("claims", "prologue", "epilogue"):
+        if field_name in ("claims", "prologue", "epilogue", "situations"):
             continue
         if not isinstance(value, str):
             raise InputError(path, *where, f"a path's {field_name} must be a string, not {_kind(value)}")
@@ -492,9 +526,12 @@ def _path_spec(path: str, loc: Locator, key: str, spec: dict[str, Any], place: _
                 raise InputError(path, *at, f"each line of a path's {part} must be a string, not {_kind(text)}")
             _check_line(path, loc, text, at)
         context[part] = (tuple(lines), tuple(places))
+    situations = _situations(path, loc, spec["situations"], place.value("situations")) if "situations" in spec \
+        else None
     return PathSpec(str(spec.get("name", "")), str(spec.get("level", "")), str(spec.get("skip", "")),
                     place.value("level") if "level" in spec else place.where, claims, str(spec.get("expect", "")),
-                    context["prologue"][0], context["epilogue"][0], context["prologue"][1], context["epilogue"][1])
+                    context["prologue"][0], context["epilogue"][0], context["prologue"][1], context["epilogue"][1],
+                    situations)
 
 
 def _claims(path: str, place: _Place, key: str, value: Any, what: str) -> dict[str, str]:
@@ -621,6 +658,8 @@ def _is_level(text: str) -> bool:
 def _check_line(path: str, loc: Locator, text: str, where: tuple[int, int]) -> None:
     """A prologue or epilogue line is an instruction: checked now, where the scenario wrote it."""
     chars = loc.string_chars(*where)
+    for name, example in CONTEXT_PLACEHOLDERS.items():
+        text = text.replace(name, example)  # checked as the default scenario fills it
     try:
         parse_line(text, file=path, line=1, col=1, descriptors={})
     except InputError as e:
