@@ -453,7 +453,6 @@ c("from-code-no-function", f"verify --from-code {FIXTURES}/kvm_replace_leaf.c --
 c("unknown-command", "§§verfiy ttrem1", "No such command")
 c("show-no-argument", "§§show", "Missing argument")
 c("extract-no-function", f"extract {FIXTURES}/kvm_replace_leaf.c --scenario x", "--function NAME is needed")
-c("extract-no-scenario", f"extract {FIXTURES}/kvm_replace_leaf.c --function f", "--scenario FILE is needed")
 c("extract-unknown-primitives",
   f"extract {FIXTURES}/kvm_replace_leaf.c --function stage2_split_leaf --scenario "
   f"{FIXTURES}/kvm_replace_leaf.scenario.toml --primitives linux-kvm", "no primitive map 'linux-kvm'")
@@ -615,9 +614,10 @@ scen("address-arabic", 'addr = "0x40000000"', f'addr = "{MARK}\u0664\u0660\u0669
 scen("address-negative", 'addr = "0x40000000"', f'addr = {MARK}"-0x1000"', "is not in 0..2^48-1")
 scen("address-outside-root", 'addr = "0x40000000"', 'addr = "0x10000000000"', "outside the",
      code=C_CODE.replace("kvm_call_hyp(", f"{MARK}kvm_call_hyp("))
-scen("base-int", 'base = "split-bbm"', f"base = {MARK}3", "a scenario needs base")
-CODE_CASES.append(Code("scenario-base-missing", "a scenario needs base",
-                       scenario=MARK + sub(SCENARIO, 'base = "split-bbm"\n', "")))
+scen("base-int", 'base = "split-bbm"', f"base = {MARK}3", "base names a model")
+# without a base the default scenario names the entries: a scenario's [entries] then needs one
+CODE_CASES.append(Code("scenario-base-missing", "'entries' needs a base model",
+                       scenario=sub(sub(SCENARIO, 'base = "split-bbm"\n', ""), "[entries]", f"[{MARK}entries]")))
 scen("base-unknown", 'base = "split-bbm"', f'base = "{MARK}split-bmm"', "no bundled model named 'split-bmm'")
 scen("base-missing-file", 'base = "split-bbm"', f'base = "{MARK}nothere/m.toml"', "no such model file")
 scen("base-never-linked", 'base = "split-bbm"', f'base = {MARK}"split-bbm"', "never linked",
