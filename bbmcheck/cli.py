@@ -190,9 +190,9 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
            timing: bool = False, max_states: int = 2_000_000, timeout: float | None = None, symmetry: bool = True,
            evictions: bool = False, nt_fault: str = "both", nt_cache: str = "both", l2_nt: str = "both",
            rmrrpw: str = "overlap", traces: bool = True, trace_out: str | None = None, from_code: str | None = None,
-           function: str | None = None, scenario: str | None = None, path: str | None = None,
-           primitives: str | None = None, strict: bool = False, format: str = "itf", engine: str = "explicit",
-           bound: int | None = None, claims: str = "model") -> int:
+           function: str | None = None, scenario: str | None = None, primitives: str | None = None,
+           strict: bool = False, format: str = "itf", engine: str = "explicit", bound: int | None = None,
+           claims: str = "model", path: str | None = None) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .arch.config import ChoiceSpace, L2Nt, NtCache, NtFault, Rmrrpw
     from .verify import Options
@@ -487,7 +487,7 @@ def _extract_options(p: _Parser) -> None:
 
 
 def extract(code: str, function: str | None = None, scenario: str | None = None, primitives: str | None = None,
-            out: str | None = None, path: str | None = None, list_paths: bool = False, strict: bool = False) -> int:
+            out: str | None = None, strict: bool = False, path: str | None = None, list_paths: bool = False) -> int:
     """Turn each feasible control path of a function into a model file."""
     from pathlib import Path
 
