@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, did_you_mean
 from .report.escape import terminal
@@ -190,9 +190,9 @@ def verify(model: str | None = None, level: str | None = None, vcpus: int | None
            timing: bool = False, max_states: int = 2_000_000, timeout: float | None = None, symmetry: bool = True,
            evictions: bool = False, nt_fault: str = "both", nt_cache: str = "both", l2_nt: str = "both",
            rmrrpw: str = "overlap", traces: bool = True, trace_out: str | None = None, from_code: str | None = None,
-           function: str | None = None, scenario: str | None = None, path: str | None = None,
-           primitives: str | None = None, strict: bool = False, format: str = "itf", engine: str = "explicit",
-           bound: int | None = None, claims: str = "model") -> int:
+           function: str | None = None, scenario: str | None = None, primitives: str | None = None,
+           strict: bool = False, format: str = "itf", engine: str = "explicit", bound: int | None = None,
+           claims: str = "model", path: str | None = None) -> int:
     """Explore every interleaving of the model's update with concurrent vCPU walks."""
     from .arch.config import ChoiceSpace, L2Nt, NtCache, NtFault, Rmrrpw
     from .verify import Options
@@ -327,6 +327,8 @@ def _say_chosen(chosen: str) -> None:
 
 def _extract_all(code: str, function: str | None, scenario: str | None, primitives: str | None,
                  strict: bool) -> tuple[list[Extracted], list[str], str]:
+    from dataclasses import replace
+
     from .extract.extract import extract
 
     if function is None:
@@ -334,6 +336,8 @@ def _extract_all(code: str, function: str | None, scenario: str | None, primitiv
     def warn(e: InputError) -> None:
         sys.stderr.write(terminal(e.render().replace(": error: ", ": warning: ", 1)) + "\n")
 
+    # read before the code is, so a file changed meanwhile makes the trace stale, never wrongly fresh
+    hashes = {name: _sha256_of(name) for name in (code, scenario)}
     chosen = ""
     if primitives is None:  # the bundled map that knows most of the function's calls, and why
         from .extract.choose import choose_map
@@ -341,7 +345,34 @@ def _extract_all(code: str, function: str | None, scenario: str | None, primitiv
 
         primitives, chosen = choose_map(read_source(code), function)
     models, notes = extract(code, function, scenario, primitives=primitives, strict=strict, warn=warn)
-    return models, notes, chosen
+    # how each model is made again: its traces record this, and replay re-extracts it (_re_extract)
+    return [replace(m, sequence=replace(m.sequence, origin={
+        "code": code, "code_sha256": hashes[code], "function": function, "scenario": scenario,
+        "scenario_sha256": hashes[scenario], "primitives": primitives, "path": m.label, "model": m.name}))
+            for m in models], notes, chosen
+
+
+def _sha256_of(path: str | None) -> str | None:
+    import hashlib
+
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None  # extracting says why it cannot be read
+
+
+def _re_extract(origin: dict[str, Any]) -> Sequence:
+    """The model a trace's ``#meta.extracted`` names, extracted again (replay's ``resolve``)."""
+    from .extract.extract import extract
+
+    models, _ = extract(origin["code"], origin["function"], origin["scenario"], primitives=origin["primitives"])
+    for m in models:  # a path has a model per situation under the default scenario: found by name
+        if m.name == origin.get("model", m.name) and m.label == origin["path"]:
+            return m.sequence
+    raise InputError(origin["code"], 1, 1, f"path {origin['path']} of '{origin['function']}' has no model")
 
 
 def _pick(models: list[Extracted], path: str | None, function: str | None) -> list[Extracted]:
@@ -421,7 +452,7 @@ def show(trace: str, format: str = "text", graph: bool = False) -> int:
     from .trace.replay_itf import rerun_file
 
     (fmt,) = _formats(format, single=True)
-    doc, run = rerun_file(trace)
+    doc, run = rerun_file(trace, _re_extract)
     if graph:
         if fmt != "dot":
             raise _opt_error("--graph", "--graph needs --format dot")
@@ -446,9 +477,11 @@ def replay(trace: str) -> int:
     """Re-execute every step of a trace against its model and confirm the violation (no search)."""
     from .trace.replay_itf import replay_file
 
-    doc = replay_file(trace)  # every #meta field recomputed from the re-execution
+    doc = replay_file(trace, _re_extract)  # every #meta field recomputed from the re-execution
     meta = doc["#meta"]
-    sys.stdout.write(terminal(f"{trace}: replayed {len(doc['states']) - 1} steps against {meta['source']} "
+    origin = meta.get("extracted")
+    model = f"{origin['model']} (path {origin['path']} of '{origin['function']}') extracted from " if origin else ""
+    sys.stdout.write(terminal(f"{trace}: replayed {len(doc['states']) - 1} steps against {model}{meta['source']} "
                               f"(sha256 {meta['model_sha256'][:12]}): {meta['property']} confirmed") + "\n"
                      + terminal(f"  {meta['finding']}") + "\n")
     return 0
@@ -468,7 +501,7 @@ def _extract_options(p: _Parser) -> None:
 
 
 def extract(code: str, function: str | None = None, scenario: str | None = None, primitives: str | None = None,
-            out: str | None = None, path: str | None = None, list_paths: bool = False, strict: bool = False) -> int:
+            out: str | None = None, strict: bool = False, path: str | None = None, list_paths: bool = False) -> int:
     """Turn each feasible control path of a function into a model file."""
     from pathlib import Path
 

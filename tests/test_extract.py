@@ -661,3 +661,64 @@ def test_bad_claims_expect_and_context_are_located(top, more, line, col, message
         load_scenario(str(scen))
     assert message in e.value.message
     assert (e.value.file, e.value.line, e.value.col) == (str(scen), line, col), e.value.render()
+
+
+def test_traces_of_extracted_models_replay_and_go_stale_with_the_code(tmp_path, capsys):
+    """A trace of a model from code records how it was extracted; replay and show extract it again
+    (the code and scenario as they were, the same model) and refuse it, exit 4, once either changed."""
+    import hashlib
+    import json
+    import shutil
+
+    from bbmcheck.trace.replay_itf import replay_file
+
+    code, scen = tmp_path / "kvm_split_locked.c", tmp_path / "kvm_split_locked.scenario.toml"
+    shutil.copy(HERE / code.name, code)
+    shutil.copy(HERE / scen.name, scen)
+    out = tmp_path / "traces"
+    assert main(["verify", "--from-code", str(code), "--function", "stage2_split_locked", "--scenario", str(scen),
+                 "--trace-out", str(out), "--no-traces"]) == 0  # the invalid window is claimed
+    trace = out / "kvm-split-locked.invalid-window.itf.json"
+    doc = json.loads(trace.read_text())
+    assert doc["#meta"]["extracted"] == {
+        "code": str(code), "code_sha256": hashlib.sha256(code.read_bytes()).hexdigest(),
+        "function": "stage2_split_locked", "scenario": str(scen),
+        "scenario_sha256": hashlib.sha256(scen.read_bytes()).hexdigest(), "primitives": "linux-kvm-arm64",
+        "path": "p2", "model": "kvm-split-locked"}  # the map chosen is recorded: replay uses the same
+    capsys.readouterr()
+    assert main(["replay", str(trace)]) == 0
+    said = capsys.readouterr().out
+    assert f"against kvm-split-locked (path p2 of 'stage2_split_locked') extracted from {code}" in said
+    assert "confirmed" in said
+    assert main(["show", str(trace)]) == 0
+    assert "invalid-window in kvm-split-locked at L0" in capsys.readouterr().out
+    with pytest.raises(InputError, match="only a caller that extracts"):
+        replay_file(str(trace))  # the trace layer does not extract
+
+    def refused(command: str, phrase: str, key: str, exit_code: int = 4) -> None:
+        assert main([command, str(trace)]) == exit_code
+        err = capsys.readouterr().err.strip()
+        line = next(n for n, text in enumerate(trace.read_text().splitlines(), 1) if f'"{key}":' in text)
+        assert err.startswith(f"{trace}:{line}:1: error: ") and phrase in err and "\n" not in err, err
+
+    original = code.read_text()
+    code.write_text(original.replace("{\n", "{\n\t/* the break, then the make */\n", 1))
+    refused("replay", f"stale trace: {code} has changed since the trace was written", "code_sha256")
+    refused("show", f"stale trace: {code} has changed", "code_sha256")
+    code.write_text(original)
+    scen.write_text(scen.read_text() + "# edited\n")
+    refused("replay", f"stale trace: {scen} has changed", "scenario_sha256")
+    shutil.copy(HERE / scen.name, scen)
+    assert main(["replay", str(trace)]) == 0
+    # what the trace says about its extraction is checked, not trusted
+    for key, value, phrase, exit_code in (("path", "p1", "is no longer extracted as it was", 4),
+                                          ("path", "stage2", "path must be a path's short name", 2),
+                                          ("function", None, "function must be a non-empty string", 2)):
+        forged = json.loads(json.dumps(doc))
+        forged["#meta"]["extracted"][key] = value
+        trace.write_text(json.dumps(forged, indent=1))
+        refused("replay", phrase, "extracted" if exit_code == 2 or key == "path" else key, exit_code)
+    forged = json.loads(json.dumps(doc))
+    forged["#meta"]["model_sha256"] = "0" * 64
+    trace.write_text(json.dumps(forged, indent=1))
+    refused("replay", "extracts into another model than the trace's", "model_sha256")

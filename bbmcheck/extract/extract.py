@@ -16,6 +16,7 @@ so an error points at the call in the C, assembly or patch file.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -165,7 +166,11 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
                   Config(level=seq.level), vcpus=1)
         except InputError as e:
             raise place(e) from None
-        seq = replace(seq, program=placed, path=src.path)
+        # the model's hash covers where each line was written (a trace's steps name those lines),
+        # not the file names, which depend on the directory it is run from
+        where = "".join(f"{i.line}:{i.col}:{'scenario' if i.file else 'code'}\n" for i in placed)
+        seq = replace(seq, program=placed, path=src.path,
+                      sha256=hashlib.sha256((text + "\0" + where).encode("utf-8")).hexdigest())
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     return models, notes
 

@@ -81,6 +81,9 @@ class Sequence:
     sha256: str = ""
     expect: str = "claims-hold"  # what checking the claims should give: a known-bug model expects a refutation
     warnings: tuple[str, ...] = field(default=(), compare=False)  # "file:line:col: warning: ..." lines
+    # how a model extracted from code is made again (code file and sha256, function, scenario and
+    # sha256, primitive map, path label): a trace records it, and replay re-extracts (None: a model file)
+    origin: dict[str, str | None] | None = field(default=None, compare=False)
 
     def table(self, name: str) -> TableDecl:
         for t in self.tables:

@@ -11,7 +11,8 @@ was made from (:func:`read_states`): ``pc``; ``stores_visible``, per written ent
 ``System.wlocs`` order, named by its text) how many of its stores walkers see; per vCPU
 ``tlb_ids`` and ``walk_cache_ids`` (the entries' positions in ``System.leaf_entries`` and
 ``System.walk_entries``), ``walk_at`` (``[]``, or the walk's IPA and table index) and
-``tlbis_applied_pcs``. The implementation class is ``#meta.choices``.
+``tlbis_applied_pcs``. The implementation class is ``#meta.choices``. A model extracted from code
+adds ``#meta.extracted`` (``Sequence.origin``: how replay makes that model again).
 
 This module makes documents; ``report/`` writes them (``report/itf.py`` is the JSON text).
 """
@@ -147,6 +148,7 @@ def build_document(s: System, rows: Sequence[Row], initial: State, meta: dict[st
         "rmrrpw": s.config.rmrrpw.value,
         "vcpus": s.vcpus,
         "addresses": [f"{a:#x}" for a in s.addresses],
+        **({"extracted": dict(s.seq.origin)} if s.seq.origin is not None else {}),
         **meta,
     }
     return {"#meta": full_meta, "vars": VARS, "states": states}

@@ -8,7 +8,11 @@ Nothing in the file is trusted. In order:
    level and RMRRPW reading known words, the property a bbmcheck property), every state an object
    whose action code is well formed.
 2. **The model** (exit 2 when not found): the file the trace names, whose sha256 must be the
-   trace's (exit 4 when it is not: a stale trace).
+   trace's (exit 4 when it is not: a stale trace). A model extracted from code (``#meta.extracted``:
+   the code file and its sha256, the function, the scenario and its sha256, the primitive map, the
+   path's short name) is made again by the caller's ``resolve`` (this layer does not extract): the
+   code and the scenario must be the files the trace was made from, and the model made from them the
+   trace's model (exit 4 when not).
 3. **Re-execution** (exit 4, :class:`ForgedTrace`): the action codes are re-executed by
    :func:`bbmcheck.replay.execute`, the one replay; each state must equal the state the semantics
    computes, field by field (its values and the text beside them), and the last step must show the
@@ -25,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ from ..arch.rules import PROPERTIES
 from ..errors import InputError
 from ..replay import Replay, execute
 from ..sequences.load import MAX_VCPUS, bundled_models, load_text, models_dir
+from ..sequences.schema import Sequence
 from ..system.build import System, build
 from ..system.describe import describe_event
 from .itf import VARS, build_document, derived_meta, step_record
@@ -43,6 +49,12 @@ MAX_STATES = 100_000
 CODE_RE = re.compile(r"^[a-z](?:\d{1,6}(?:\.\d{1,6})*)?$")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 VERSION_RE = re.compile(r"^[0-9A-Za-z.+-]{1,40}$")
+LABEL_RE = re.compile(r"^p[1-9][0-9]{0,5}$")
+# #meta.extracted: how a model extracted from code is made again (None where a field may be null)
+EXTRACTED = {"code": False, "code_sha256": False, "function": False, "scenario": True, "scenario_sha256": True,
+             "primitives": True, "path": False, "model": False}
+# makes the model again from #meta.extracted (with the code and scenario found where the trace is read)
+Resolve = Callable[[dict[str, Any]], Sequence]
 
 
 class ForgedTrace(InputError):
@@ -139,6 +151,8 @@ class TraceFile:
             raise self.meta_error("rmrrpw", f"is not a reading of RMRRPW, got {_short(meta['rmrrpw'])}")
         if meta["property"] not in PROPERTIES:
             raise self.meta_error("property", f"is not a bbmcheck property, got {_short(meta['property'])}")
+        if "extracted" in meta:
+            self._check_extracted(meta["extracted"])
         states = self.doc["states"]
         if not states:
             raise InputError(self.path, self.line_of('"states"'), 1,
@@ -152,6 +166,79 @@ class TraceFile:
             code = action.get("code") if isinstance(action, dict) else None
             if not isinstance(code, str) or not (CODE_RE.match(code) if i else code == "init"):
                 raise self.error(i, f"state {i} has no valid action code (got {_short(code)})")
+
+
+    def _check_extracted(self, origin: Any) -> None:
+        if not isinstance(origin, dict) or set(origin) != set(EXTRACTED):
+            raise self.meta_error("extracted", f"must be an object with the fields {', '.join(EXTRACTED)}, got "
+                                               f"{_short(origin)}")
+        for key, nullable in EXTRACTED.items():
+            value = origin[key]
+            if value is None and nullable:
+                continue
+            if not isinstance(value, str) or not 0 < len(value) <= 4096 or "\x00" in value:
+                raise self.meta_error("extracted", f"{key} must be a non-empty string{' or null' if nullable else ''}"
+                                                   f", got {_short(value)}")
+            if key.endswith("sha256") and not SHA_RE.match(value):
+                raise self.meta_error("extracted", f"{key} must be 64 lowercase hex digits")
+        if (origin["scenario"] is None) != (origin["scenario_sha256"] is None):
+            raise self.meta_error("extracted", "scenario and scenario_sha256 are both null or neither")
+        if not LABEL_RE.match(origin["path"]):
+            raise self.meta_error("extracted", f"path must be a path's short name (p1, p2, ...), got "
+                                               f"{_short(origin['path'])}")
+
+
+def _find(trace: TraceFile, name: str) -> str | None:
+    """The file ``name`` a trace names: as written (then spelled as written: the model's steps name
+    it), or beside the trace."""
+    for cand in (name, str(Path(trace.path).parent / name)):
+        try:
+            if Path(cand).is_file():
+                return cand
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _extracted(trace: TraceFile, meta: dict[str, Any], resolve: Resolve | None) -> Sequence:
+    """The model extracted from code that the trace was made from, made again; refused (exit 4)
+    when the code, the scenario or the model made from them is not the trace's."""
+    origin = meta["extracted"]
+    line = trace.meta_line("extracted")
+    if resolve is None:
+        raise InputError(trace.path, line, 1, "#meta.extracted: this trace is of a model extracted from code, "
+                                              "which only a caller that extracts can make again (bbmcheck replay)")
+    found: dict[str, Any] = dict(origin)
+    for key in ("code", "scenario"):
+        if origin[key] is None:
+            continue
+        path = _find(trace, origin[key])
+        if path is None:
+            raise InputError(trace.path, line, 1, f"the {key} '{origin[key]}' this trace was extracted from is "
+                                                  "not found")
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError as e:
+            raise InputError(trace.path, line, 1, f"cannot read the {key} '{origin[key]}': {e.strerror or e}") from None
+        if digest != origin[f"{key}_sha256"]:
+            raise ForgedTrace(trace.path, trace.meta_line(f"{key}_sha256"), 1,
+                              f"stale trace: {origin[key]} has changed since the trace was written (sha256 "
+                              f"{digest[:12]}, the trace was made from {origin[f'{key}_sha256'][:12]})")
+        found[key] = path
+    what = f"path {origin['path']} of '{origin['function']}' in {origin['code']}"
+    try:
+        seq = resolve(found)
+    except InputError as e:
+        if e.file == "<command-line>":  # a primitive map the trace names and this machine has not
+            raise InputError(trace.path, trace.meta_line("primitives"), 1, f"#meta.extracted: {e.message}") from None
+        raise ForgedTrace(trace.path, line, 1, f"stale trace: {what} is no longer extracted as it was: "
+                                               f"{e.file}:{e.line}:{e.col}: {e.message}") from None
+    if seq.sha256 != meta["model_sha256"]:
+        raise ForgedTrace(trace.path, trace.meta_line("model_sha256"), 1,
+                          f"stale trace: {what} extracts into another model than the trace's (sha256 "
+                          f"{seq.sha256[:12]}, the trace was made from {meta['model_sha256'][:12]}): its base "
+                          "model, the primitive map or bbmcheck has changed")
+    return replace(seq, path=meta["source"], origin=origin)
 
 
 def _model_text(trace: TraceFile, meta: dict[str, Any]) -> tuple[str, str]:
@@ -171,15 +258,18 @@ def _model_text(trace: TraceFile, meta: dict[str, Any]) -> tuple[str, str]:
     raise InputError(trace.path, trace.meta_line("source"), 1, f"the model '{source}' this trace names is not found")
 
 
-def load_system(trace: TraceFile) -> tuple[System, int]:
+def load_system(trace: TraceFile, resolve: Resolve | None = None) -> tuple[System, int]:
     meta = trace.doc["#meta"]
-    text, source = _model_text(trace, meta)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if digest != meta["model_sha256"]:
-        raise ForgedTrace(trace.path, trace.meta_line("model_sha256"), 1,
-                          f"stale trace: {source} has changed since the trace was written "
-                          f"(sha256 {digest[:12]}, the trace was made from {meta['model_sha256'][:12]})")
-    seq = load_text(text, source, sha256=digest)
+    if "extracted" in meta:
+        seq = _extracted(trace, meta, resolve)
+    else:
+        text, source = _model_text(trace, meta)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if digest != meta["model_sha256"]:
+            raise ForgedTrace(trace.path, trace.meta_line("model_sha256"), 1,
+                              f"stale trace: {source} has changed since the trace was written "
+                              f"(sha256 {digest[:12]}, the trace was made from {meta['model_sha256'][:12]})")
+        seq = load_text(text, source, sha256=digest)
     config = Config(level=FeatBBM.parse(meta["level"]), rmrrpw=Rmrrpw(meta["rmrrpw"]))
     system = build(seq, config, vcpus=meta["vcpus"])
     labels = [c.label() for c in system.choices]
@@ -190,12 +280,13 @@ def load_system(trace: TraceFile) -> tuple[System, int]:
     return system, labels.index(meta["choices"])
 
 
-def rerun_file(path: str) -> tuple[dict[str, Any], Replay]:
+def rerun_file(path: str, resolve: Resolve | None = None) -> tuple[dict[str, Any], Replay]:
     """Replay; return the document rebuilt from the re-execution and the re-execution itself, if
     every state and every ``#meta`` field of the file is what the re-execution gives. Raises
-    InputError (malformed, exit 2) or ForgedTrace (well formed but contradicted, exit 4)."""
+    InputError (malformed, exit 2) or ForgedTrace (well formed but contradicted, exit 4). A trace of
+    a model extracted from code needs ``resolve``, which makes that model again."""
     trace = TraceFile(path)
-    system, ci = load_system(trace)
+    system, ci = load_system(trace, resolve)
     states = trace.doc["states"]
     run = execute(system, ci, [state["action"]["code"] for state in states[1:]])
     # the states are compared in order, so the first difference is named even when a later step
@@ -226,9 +317,9 @@ def rerun_file(path: str) -> tuple[dict[str, Any], Replay]:
     return doc, replace(run, expect=event)
 
 
-def replay_file(path: str) -> dict[str, Any]:
+def replay_file(path: str, resolve: Resolve | None = None) -> dict[str, Any]:
     """The document rebuilt from the re-execution of the trace file (see :func:`rerun_file`)."""
-    return rerun_file(path)[0]
+    return rerun_file(path, resolve)[0]
 
 
 def _compare_meta(trace: TraceFile, expected: dict[str, Any]) -> None:
