@@ -376,12 +376,14 @@ def _re_extract(origin: dict[str, Any]) -> Sequence:
 
 
 def _pick(models: list[Extracted], path: str | None, function: str | None) -> list[Extracted]:
-    """``--path NAME``: the model of the path with that short name (a merged path's: the model it is
-    checked in) or that model name; an unknown or ambiguous name is a located error."""
+    """``--path NAME``: the models of the path with that short name (a merged path's: the model it
+    is checked in) or the model of that name; an unknown or ambiguous name is a located error."""
     if path is None:
         return models
     got = [m for m in models if path == m.label or path in (label for label, _ in m.merged)]
-    got = got or [m for m in models if path == m.name]
+    if got:  # the path's models: under the default scenario, one per situation its code admits
+        return got
+    got = [m for m in models if path == m.name]
     if len(got) == 1:
         return got
     if got:

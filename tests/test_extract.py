@@ -722,3 +722,20 @@ def test_traces_of_extracted_models_replay_and_go_stale_with_the_code(tmp_path, 
     forged["#meta"]["model_sha256"] = "0" * 64
     trace.write_text(json.dumps(forged, indent=1))
     refused("replay", "extracts into another model than the trace's", "model_sha256")
+
+
+def test_default_scenario_traces_replay_and_a_path_keeps_its_situations(tmp_path, capsys):
+    """With no scenario a path has a model per standard situation: --path keeps them all (it was an
+    error: 'N paths have this model name'), and a trace of any of them, not only the path's first,
+    is extracted again by its model's name."""
+    code = str(HERE / "default_scenario.c")
+    assert main(["extract", code, "--function", "replace_leaf_ipa_only", "--path", "p2", "--list-paths"]) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines() if not line.startswith("note:")]
+    assert len(rows) > 2 and {label for label, _ in rows} == {"p2"} and len({name for _, name in rows}) == len(rows)
+    out = tmp_path / "traces"
+    assert main(["verify", "--from-code", code, "--function", "replace_leaf_ipa_only", "--trace-out", str(out),
+                 "--no-traces", "--path", "p2"]) == 1
+    assert capsys.readouterr().out.count("bbmcheck 0.1.0: replace_leaf_ipa_only.p2.") == len(rows)
+    trace = out / f"{rows[2][1]}.invalid-window.itf.json"  # the path's third situation
+    assert main(["replay", str(trace)]) == 0
+    assert f"against {rows[2][1]} (path p2 of 'replace_leaf_ipa_only') extracted from" in capsys.readouterr().out

@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..sequences.edit import to_toml
 from ..sequences.load import load_model, load_text
 from ..sequences.parse_asm import parse_line
-from ..sequences.schema import Sequence
+from ..sequences.schema import Instr, Sequence
 from ..system.build import build
 from .asm import asm_path
 from .c_paths import Call, find_function, function_paths, nested_calls, same_text
@@ -166,11 +166,7 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
                   Config(level=seq.level), vcpus=1)
         except InputError as e:
             raise place(e) from None
-        # the model's hash covers where each line was written (a trace's steps name those lines),
-        # not the file names, which depend on the directory it is run from
-        where = "".join(f"{i.line}:{i.col}:{'scenario' if i.file else 'code'}\n" for i in placed)
-        seq = replace(seq, program=placed, path=src.path,
-                      sha256=hashlib.sha256((text + "\0" + where).encode("utf-8")).hexdigest())
+        seq = replace(seq, program=placed, path=src.path, sha256=_sha256(text, placed))
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     return models, notes
 
@@ -211,7 +207,14 @@ def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[st
               Config(level=seq.level), vcpus=1)
     except InputError as e:
         raise place(e) from None
-    return replace(seq, program=placed, path=src.path)
+    return replace(seq, program=placed, path=src.path, sha256=_sha256(text, placed))
+
+
+def _sha256(text: str, placed: tuple[Instr, ...]) -> str:
+    """An extracted model's hash: its text and where each line was written (a trace's steps name
+    those lines), not the file names, which depend on the directory it is run from."""
+    where = "".join(f"{i.line}:{i.col}:{'scenario' if i.file else 'code'}\n" for i in placed)
+    return hashlib.sha256((text + "\0" + where).encode("utf-8")).hexdigest()
 
 
 def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, strict: bool,
