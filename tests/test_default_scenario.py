@@ -164,3 +164,17 @@ def test_comparisons_of_old_and_new_say_they_differ() -> None:
     # every default situation changes the entry: a store guarded by "differs in software bits
     # only" is checked where the old entry was invalid, and nowhere else
     assert situations(models("map_leaf_sw")) == {"invalid-to-block"}
+
+
+def test_a_paths_key_that_names_no_path_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "s.toml"
+    bad.write_text('situations = ["block"]\n\n[paths]\np9 = { skip = "never" }\n')
+    assert main(["extract", CODE, "--function", "set_attrs", "--scenario", str(bad)]) == 0
+    err = capsys.readouterr().err
+    assert f"{bad}:4:1: warning: [paths] 'p9' names no path of 'set_attrs'" in err
+    scen = HERE / "kvm_replace_leaf.scenario.toml"  # with a base too
+    typo = tmp_path / "t.toml"
+    typo.write_text(scen.read_text().replace("base = \"", "# \n\nbase = \"", 1) + '\n[paths.p7]\nskip = "x"\n')
+    assert main(["extract", str(HERE / "kvm_replace_leaf.c"), "--function", "stage2_split_leaf",
+                 "--scenario", str(typo)]) == 0
+    assert "warning: [paths] 'p7' names no path of 'stage2_split_leaf'" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..arch.config import Config
 from ..arch.descriptors import Descriptor
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 from ..sequences.edit import to_toml
 from ..sequences.load import load_model, load_text
 from ..sequences.parse_asm import parse_line
@@ -168,6 +168,7 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
             raise place(e) from None
         seq = replace(seq, program=placed, path=src.path, sha256=_sha256(text, placed))
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
+    _unused(scen, function, [f"p{k}" for k in range(1, total + 1)], ctx.warn)
     return models, notes
 
 
@@ -257,10 +258,14 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
         key = ", ".join(p.conds)
         label = f"p{number + 1}" if total > 1 else ""  # numbered as with a scenario: merged paths count
         number += 1 + len(p.alternatives)
+        spec = None
+        for k, conds in enumerate((p.conds, *p.alternatives)):  # merged paths keep their own names
+            got = _spec(user, f"p{number - len(p.alternatives) + k}" if total > 1 else "p1", conds) \
+                if user is not None else None
+            spec = spec or got
         if not acts:
             notes.append(f"path [{key}] makes no page-table update; no model")
             continue
-        spec = _spec(user, label or "p1", p.conds) if user is not None else None
         if spec is not None and spec.skip:
             notes.append(f"path {label or 'p1'} [{key}] skipped: {spec.skip}")
             continue
@@ -316,6 +321,8 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
             models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label or "p1"))
         if not kept:
             notes.append(f"path [{key}]: no standard situation fits its conditions; give a scenario (--scenario)")
+    if user is not None:
+        _unused(user, function, [f"p{k}" for k in range(1, total + 1)], warn)
     return models, notes
 
 
@@ -335,7 +342,19 @@ def _spec(scen: Scenario, label: str, conds: tuple[str, ...]) -> PathSpec | None
         assert scen.loc is not None
         raise InputError(scen.path, *scen.loc.key("paths", label),
                          f"[paths] '{label}' and '{key}' are the same path ({label}): keep one of them")
+    scen.used.add(label if by_label is not None else key)
     return by_label if by_label is not None else by_key
+
+
+def _unused(scen: Scenario, function: str, labels: list[str], warn: Warn) -> None:
+    """A [paths] key that names no path of this function is said (a typo, a path gone; or a
+    scenario shared by several functions), never silently passed over."""
+    for key in scen.paths:
+        if key not in scen.used:
+            assert scen.loc is not None
+            warn(InputError(scen.path, *scen.loc.key("paths", key),
+                            f"[paths] '{key}' names no path of '{function}' (its paths: {', '.join(labels)})"
+                            + did_you_mean(key, labels) + "; not used"))
 
 
 def _once(warn: Warn) -> Warn:

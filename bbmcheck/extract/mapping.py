@@ -356,6 +356,7 @@ class Scenario:
     # without a base, the default scenario's tables and situations (extract/default_scenario.py),
     # of which these are kept (None: every one)
     situations: tuple[str, ...] | None = None
+    used: set[str] = field(default_factory=set)  # the [paths] keys some path was found under
 
     def entry(self, expr: str) -> str | None:
         key = _norm(expr)
