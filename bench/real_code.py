@@ -246,6 +246,20 @@ def located(stderr: str, sources: Path) -> tuple[list[dict[str, Any]], list[dict
     return warnings, errors, notes
 
 
+def natural(path: Path) -> list[Any]:
+    """Sort key: p2 before p10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def path_id(model: str, function: str, n: int) -> str:
+    """The path's own short name when bbmcheck gives one (FUNCTION.p3 or FUNCTION.p3.SITUATION), else pN."""
+    if model.startswith(function + "."):
+        rest = model[len(function) + 1:]
+        if re.match(r"p\d+(\.|$)", rest):
+            return rest
+    return f"p{n}"
+
+
 def choose_map(tool: Tool, case: Case, auto: bool) -> str | None:
     if auto:
         return None
@@ -265,14 +279,14 @@ def extract(tool: Tool, code: Path, case: Case, scenario: Path | None, pmap: str
     listed = None
     if tool.list_paths:
         rc, stdout, _, _ = tool.run(args + ["--list-paths"], timeout)
-        listed = [line for line in stdout.splitlines() if line.strip() and not line.startswith("#")] if rc == 0 \
-            else None
+        # one line per model: "p3  function.p3.table  5 instructions  conditions"; "note: ..." lines
+        listed = [line for line in stdout.splitlines() if re.match(r"p\d+\s", line)] if rc == 0 else None
     rc, _, stderr, seconds = tool.run(args + ["-o", str(out)], timeout)
     warnings, errors, notes = located(stderr, sources)
     if rc not in (0, 2) and not errors:
         errors.append({"file": "", "line": 0, "col": 0, "message": f"exit status {rc}: " +
                        (stderr.strip().splitlines() or ["(no message)"])[-1]})
-    models = sorted(out.glob("*.toml")) if out.is_dir() else []
+    models = sorted(out.glob("*.toml"), key=natural) if out.is_dir() else []
 
     def count(pattern: str) -> int:
         total = 0
@@ -285,7 +299,7 @@ def extract(tool: Tool, code: Path, case: Case, scenario: Path | None, pmap: str
     return Extraction(rc, seconds, models, warnings, errors, notes,
                       pruned=count(r"^(\d+) path\(s\) dropped"),
                       no_update=count(r"^path \[.*\] makes no page-table update"),
-                      skipped=count(r"^path \[.*\] skipped:"),
+                      skipped=count(r"^path \[.*\] skipped:") + count(r"no standard situation fits"),
                       loop_cut=sum(int(m.group(1)) for w in warnings
                                    for m in [re.search(r"(\d+) path\(s\) that would run it again", w["message"])] if m),
                       listed=listed, args=args)
@@ -391,13 +405,35 @@ def scenario_context(scenario: Path | None) -> tuple[int, int]:
     return len(data.get("prologue", [])), len(data.get("epilogue", []))
 
 
-def mutants(text: str, context: tuple[int, int]) -> list[tuple[str, str]]:
-    """(description, model text) for each deletion of one tlbi or dsb among the function's lines."""
+def own_lines(code: Path, case: Case, scenario: Path | None, pmap: str | None) -> dict[str, tuple[str, ...]]:
+    """Model name -> the function's own instruction lines, from bbmcheck's Python API (Extracted.lines):
+    the only way to tell them from a context the default scenario adds. {} when the API differs."""
+    try:
+        from bbmcheck.extract.extract import extract as api_extract
+
+        models, _ = api_extract(str(code), case.function, str(scenario) if scenario else None, primitives=pmap)
+        return {m.sequence.name: tuple(m.lines) for m in models}
+    except Exception:  # noqa: BLE001 - another API, or a refusal the command line reports anyway
+        return {}
+
+
+def body_span(text: str, context: tuple[int, int], own: tuple[str, ...] | None) -> range:
+    """The line indices of the function's own program lines in a model file: where ``own`` (from the
+    API) occurs in the program, else the program less the scenario's prologue and epilogue."""
     start, end = program_block(text)
-    lines = text.split("\n")
-    program = list(range(start, end))
+    lines = [" ".join(line.split("//")[0].split()) for line in text.split("\n")]
+    if own:
+        want = [" ".join(line.split()) for line in own]
+        for i in range(start, end - len(want) + 1):
+            if lines[i:i + len(want)] == want:
+                return range(i, i + len(want))
     pro, epi = context
-    body = program[pro:len(program) - epi if epi else len(program)]
+    return range(start + pro, end - epi)
+
+
+def mutants(text: str, body: range) -> list[tuple[str, str]]:
+    """(description, model text) for each deletion of one tlbi or dsb among the function's lines."""
+    lines = text.split("\n")
     out = []
     for n, i in enumerate(body):
         op = lines[i].split("//")[0].strip().split(" ")[0].lower()
@@ -453,19 +489,27 @@ def run_case(tool: Tool, case: Case, sources: Path, opts: argparse.Namespace, wo
         rc, stdout, stderr, secs = tool.run(fc, opts.timeout * 2 + 60)
         seconds += secs
         _, errs, _ = located(stderr, sources)
-        row["from_code_json"] = {"exit": rc, "json": stdout.lstrip().startswith("{"),
-                                 "error": errs[0]["message"] if errs else ""}
+        try:
+            doc = json.loads(stdout)
+            reports = len(doc) if isinstance(doc, list) else 1
+        except json.JSONDecodeError:
+            reports = 0
+        row["from_code_json"] = {"exit": rc, "reports": reports, "error": errs[0]["message"] if errs else ""}
     levels = tuple(opts.level) if opts.level else case.levels
     paths = []
     context = scenario_context(scenario)
+    own = own_lines(code, case, scenario, pmap) if ex.models else {}
     mut_tried = mut_found = 0
     survivors: list[str] = []
     budget = opts
     for n, model in enumerate(ex.models, 1):
         text = model.read_text(encoding="utf-8")
         start, end = program_block(text)
-        prow: dict[str, Any] = {"id": f"p{n}", "model": model_field(text, "name"), "title": model_field(text, "title"),
-                                "program_lines": end - start, "body_lines": max(0, end - start - sum(context)),
+        name = model_field(text, "name")
+        span = body_span(text, context, own.get(name))
+        prow: dict[str, Any] = {"id": path_id(name, case.function, n), "model": name,
+                                "title": model_field(text, "title"), "program_lines": end - start,
+                                "body_lines": len(span), "body_from": "api" if name in own else "scenario",
                                 "levels": {}}
         for level in levels:
             v = verify(tool, model, level, None, budget)
@@ -480,7 +524,8 @@ def run_case(tool: Tool, case: Case, sources: Path, opts: argparse.Namespace, wo
         cands: list[tuple[str, Path, str, str]] = []  # (path id, model, description, text)
         seen: set[str] = set()
         for prow, model in zip(paths, ex.models, strict=True):
-            for desc, text in mutants(model.read_text(encoding="utf-8"), context):
+            mtext = model.read_text(encoding="utf-8")
+            for desc, text in mutants(mtext, body_span(mtext, context, own.get(model_field(mtext, "name")))):
                 key = text.split("'''")[1] if "'''" in text else text  # same program: the same mutant
                 if key in seen:
                     continue
@@ -599,7 +644,8 @@ def markdown(rows: list[dict[str, Any]], tool: Tool, timing: bool) -> str:
         fc = r.get("from_code_json")
         if fc:
             out.append(f"- `verify --from-code ... --json`: exit {fc['exit']}"
-                       + (", JSON report" if fc["json"] else "") + (f": {fc['error']}" if fc["error"] else ""))
+                       + (f", {fc['reports']} JSON report(s)" if fc["reports"] else "")
+                       + (f": {fc['error']}" if fc["error"] else ""))
         for n in r["extract"]["notes"]:
             out.append(f"- note: {n[:400]}")
         for p in r["path_results"]:
