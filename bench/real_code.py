@@ -298,8 +298,8 @@ def extract(tool: Tool, code: Path, case: Case, scenario: Path | None, pmap: str
 
     return Extraction(rc, seconds, models, warnings, errors, notes,
                       pruned=count(r"^(\d+) path\(s\) dropped"),
-                      no_update=count(r"^path \[.*\] makes no page-table update"),
-                      skipped=count(r"^path \[.*\] skipped:") + count(r"no standard situation fits"),
+                      no_update=count(r"^path (p\d+ )?\[.*\] makes no page-table update"),
+                      skipped=count(r"^path (p\d+ )?\[.*\] skipped:") + count(r"no standard situation fits"),
                       loop_cut=sum(int(m.group(1)) for w in warnings
                                    for m in [re.search(r"(\d+) path\(s\) that would run it again", w["message"])] if m),
                       listed=listed, args=args)
@@ -597,6 +597,9 @@ def verdict_cell(row: dict[str, Any]) -> str:
     return "<br>".join(cells) if cells else "-"
 
 
+MAX_NOTES = 8
+
+
 def markdown(rows: list[dict[str, Any]], tool: Tool, timing: bool) -> str:
     out = ["# bbmcheck on real code", "",
            f"bbmcheck: `{' '.join(Path(c).name if i == 0 else c for i, c in enumerate(tool.cmd))}`; "
@@ -646,8 +649,11 @@ def markdown(rows: list[dict[str, Any]], tool: Tool, timing: bool) -> str:
             out.append(f"- `verify --from-code ... --json`: exit {fc['exit']}"
                        + (f", {fc['reports']} JSON report(s)" if fc["reports"] else "")
                        + (f": {fc['error']}" if fc["error"] else ""))
-        for n in r["extract"]["notes"]:
+        notes = r["extract"]["notes"]
+        for n in notes[:MAX_NOTES]:
             out.append(f"- note: {n[:400]}")
+        if len(notes) > MAX_NOTES:
+            out.append(f"- ({len(notes) - MAX_NOTES} more notes in --json)")
         for p in r["path_results"]:
             for level, lv in p["levels"].items():
                 bad = [k for k in PROPERTIES if lv["verdicts"].get(k) == "violated"]
