@@ -293,13 +293,13 @@ def extract(tool: Tool, code: Path, case: Case, scenario: Path | None, pmap: str
         for n in notes:
             m = re.search(pattern, n)
             if m:
-                total += int(m.group(1)) if m.groups() else 1
+                total += int(m.group("n")) if "n" in m.groupdict() else 1
         return total
 
     return Extraction(rc, seconds, models, warnings, errors, notes,
-                      pruned=count(r"^(\d+) path\(s\) dropped"),
-                      no_update=count(r"^path (p\d+ )?\[.*\] makes no page-table update"),
-                      skipped=count(r"^path (p\d+ )?\[.*\] skipped:") + count(r"no standard situation fits"),
+                      pruned=count(r"^(?P<n>\d+) path\(s\) dropped"),
+                      no_update=count(r"^path (?:p\d+ )?\[.*\] makes no page-table update"),
+                      skipped=count(r"^path (?:p\d+ )?\[.*\] skipped:") + count(r"no standard situation fits"),
                       loop_cut=sum(int(m.group(1)) for w in warnings
                                    for m in [re.search(r"(\d+) path\(s\) that would run it again", w["message"])] if m),
                       listed=listed, args=args)
