@@ -43,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -328,7 +329,26 @@ class Verdicts:
         return any(p != "invalid-window" for p in self.violated())
 
 
+_CACHE: dict[tuple[str, str | None, int | None], Verdicts] = {}
+
+
 def verify(tool: Tool, model: Path, level: str | None, vcpus: int | None, budget: argparse.Namespace) -> Verdicts:
+    """Verify one model file; a model whose text differs from one verified before only in its
+    name, title and source has the same result (bbmcheck's output is deterministic) and is not
+    verified again (its time is then 0)."""
+    text = model.read_text(encoding="utf-8")
+    key = ("\n".join(line for line in text.split("\n") if not line.startswith(("name = ", "title = ", "source = "))),
+           level, vcpus)
+    if key in _CACHE:
+        hit = _CACHE[key]
+        return Verdicts(hit.level, hit.code, 0.0, dict(hit.verdict), dict(hit.profile), list(hit.universe),
+                        hit.error, hit.states)
+    v = _verify(tool, model, level, vcpus, budget)
+    _CACHE[key] = v
+    return v
+
+
+def _verify(tool: Tool, model: Path, level: str | None, vcpus: int | None, budget: argparse.Namespace) -> Verdicts:
     args = ["verify", str(model), "--json", "--no-traces", "--claims", "none", "--jobs", "1",
             "--timeout", str(budget.timeout), "--max-states", str(budget.max_states)]
     if level is not None:
@@ -540,6 +560,10 @@ def run_case(tool: Tool, case: Case, sources: Path, opts: argparse.Namespace, wo
             if model not in originals:
                 originals[model] = verify(tool, model, level, 1, budget)
                 seconds += originals[model].seconds
+            if any(v == "unknown" for v in originals[model].verdict.values()) or originals[model].error:
+                details.append({"path": pid, "mutant": desc, "found": False, "why": "", "error": "",
+                                "skipped": "the unmutated model is inconclusive"})
+                continue
             mfile = model.with_name(model.stem + f".mut{len(details) + 1}.toml")
             mfile.write_text(text, encoding="utf-8")
             mv = verify(tool, mfile, level, 1, budget)
@@ -551,7 +575,8 @@ def run_case(tool: Tool, case: Case, sources: Path, opts: argparse.Namespace, wo
             else:
                 survivors.append(f"{pid}: {desc}" + (f" ({mv.error})" if mv.error else ""))
             details.append({"path": pid, "mutant": desc, "found": bool(why), "why": why, "error": mv.error})
-        row["mutants"] = {"tried": mut_tried, "found": mut_found, "level": level, "details": details}
+        row["mutants"] = {"tried": mut_tried, "found": mut_found, "level": level, "details": details,
+                          "skipped": sum(1 for d in details if d.get("skipped"))}
     row["seconds"] = round(seconds, 1)
     row["outcome"] = outcome(row, ex)
     return row
@@ -662,8 +687,10 @@ def markdown(rows: list[dict[str, Any]], tool: Tool, timing: bool) -> str:
                            f" -- {p['title'][:300]}")
         mut = r.get("mutants")
         if mut:
+            if mut["skipped"]:
+                out.append(f"- {mut['skipped']} mutant(s) not tried: the unmutated model is inconclusive")
             for d in mut["details"]:
-                if not d["found"]:
+                if not d["found"] and not d.get("skipped"):
                     error = f" ({d['error']})" if d["error"] else ""
                     out.append(f"- mutant survived: {d['path']}: {d['mutant']}{error}")
         out.append("")
@@ -687,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-timing", action="store_true", help="leave wall times out (byte-identical output)")
     ap.add_argument("--keep", metavar="DIR", help="keep the extracted models and mutants in DIR")
     opts = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the temporary folder is removed
     sources = Path(opts.sources)
     tool = probe_tool()
     cases = sorted((c for c in CASES if not opts.only or any(s in c.file or s in c.function for s in opts.only)),
