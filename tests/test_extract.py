@@ -739,3 +739,63 @@ def test_default_scenario_traces_replay_and_a_path_keeps_its_situations(tmp_path
     trace = out / f"{rows[2][1]}.invalid-window.itf.json"  # the path's third situation
     assert main(["replay", str(trace)]) == 0
     assert f"against {rows[2][1]} (path p2 of 'replace_leaf_ipa_only') extracted from" in capsys.readouterr().out
+
+
+PREPROC_C = """\
+static void f(kvm_pte_t *ptep, kvm_pte_t new, struct kvm_s2_mmu *mmu)
+{
+#if defined(CONFIG_USE_NT)
+\tWRITE_ONCE(*ptep, new | KVM_PTE_LEAF_BLOCK_S2_NT);
+\tkvm_call_hyp(__kvm_tlb_flush_vmid, mmu);
+#elif 0
+\tisb();
+#else
+\tWRITE_ONCE(*ptep, 0);
+\tkvm_call_hyp(__kvm_tlb_flush_vmid, mmu);
+#endif
+#ifdef CONFIG_EXTRA_DSB
+\tdsb(ish);
+#endif
+\tsmp_store_release(ptep, new);
+}
+"""
+
+
+def test_preprocessor_branches_are_configurations(tmp_path) -> None:
+    """Each #if/#elif/#else branch is a configuration of its own, #if 0 none (they all ran in a row)."""
+    code = tmp_path / "pp.c"
+    code.write_text(PREPROC_C)
+    got, _ = extract(str(code), "f", None)
+    conds = {m.path for m in got}
+    assert len(conds) == 4  # two configurations of the #if, times #ifdef or not
+    for m in got:
+        stores = [i for i in m.sequence.program if i.is_store]
+        nt = [i for i in stores if i.desc is not None and i.desc.nt]
+        assert len(stores) == 2 and ("#if defined(CONFIG_USE_NT)" in m.path.split(", ")) == bool(nt), m.path
+        assert not any(i.line == 7 for i in m.sequence.program)  # the #elif 0 branch is no configuration
+        assert ("#ifdef CONFIG_EXTRA_DSB" in m.path.split(", ")) == any(
+            i.text == "dsb ish" and i.line == 13 for i in m.sequence.program)
+
+
+ASM_C = """\
+static void f(kvm_pte_t *ptep, kvm_pte_t new, u64 va)
+{
+\tWRITE_ONCE(*ptep, 0);
+\tasm volatile("dsb ishst\\n\\ttlbi vmalls12e1is" ::: "memory");
+\t__asm__ __volatile__("tlbi vae1is, %0" :: "r"(va));
+\tasm volatile("dsb ish" ::: "memory");
+\tsmp_store_release(ptep, new);
+}
+"""
+
+
+def test_inline_assembly_is_read_or_said(tmp_path, capsys) -> None:
+    code = tmp_path / "asm.c"
+    code.write_text(ASM_C)
+    assert main(["extract", str(code), "--function", "f", "--path", "p1"]) == 0
+    out, err = capsys.readouterr()
+    assert "dsb ishst\ntlbi vmalls12e1is\ndsb ish\n" in out  # the barriers and the TLBI of the first asm
+    assert f"{code}:5:2: warning: inline assembly 'tlbi vae1is, %0': a TLBI whose address is an operand" in err
+    assert main(["extract", str(code), "--function", "f", "--strict"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{code}:5:2: error: inline assembly 'tlbi vae1is, %0'")

@@ -80,6 +80,26 @@ TRANSPARENT = frozenset(("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "BUG_O
                          "VM_WARN_ON_ONCE", "WARN_ON_ONCE"))
 ASSERTS = TRANSPARENT - {"likely", "unlikely"}
 
+ASM = "asm"  # the call an inline-assembly statement becomes: its one argument is the assembly text
+
+
+def asm_text(node: Any) -> str:
+    """The assembly template of a ``gnu_asm_expression``: its string literals joined, with the C
+    escapes for newline and tab read as line breaks."""
+    parts = []
+    for c in node.named_children:
+        if c.type in ("string_literal", "concatenated_string"):
+            strings = [c] if c.type == "string_literal" else [x for x in c.named_children if x.type == "string_literal"]
+            for lit in strings:
+                for x in lit.named_children:
+                    if x.type == "string_content":
+                        parts.append(x.text.decode("utf-8"))
+                    elif x.type == "escape_sequence":  # \n and \t separate instructions
+                        parts.append("\n" if x.text in (b"\\n", b"\\r") else " ")
+            break  # the template; the operand and clobber lists follow
+    return "".join(parts)
+
+
 MEM = "<memory>"  # the version of everything not held in a local variable of the function
 
 
@@ -786,6 +806,11 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
     """``paths`` after evaluating ``node`` for its calls: in order, split where ``&&``, ``||`` or
     ``?:`` decide whether a call happens, and where an inlined helper has paths of its own."""
     node = _bare(node)
+    if node.type == "gnu_asm_expression":  # inline assembly: its text, for the expander to read
+        for p in paths:
+            p.calls.append(Call(ASM, (asm_text(node),), (node,), node.start_point[0], node.start_point[1]))
+            p.bump(MEM)
+        return paths
     if node.type == "call_expression":
         if _silent(cx, _text(node.child_by_field_name("function"))):  # a value: its arguments' calls only
             args = node.child_by_field_name("arguments")
@@ -829,7 +854,7 @@ def _effects(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
                 p.calls.append(store)
             p.bump(*changed)
         return paths
-    if not _has(node, ("call_expression", *_WRITES)):
+    if not _has(node, ("call_expression", "gnu_asm_expression", *_WRITES)):
         return paths
     if node.type == "binary_expression" and _operator(node) in ("&&", "||"):
         yes, no = _branch(cx, node, paths)
@@ -945,6 +970,8 @@ def _merged(cx: _Context, paths: list[CPath]) -> list[CPath]:
     A call the map calls pure, with no call in its arguments, or does not know, gives no
     instruction; the merged paths' such calls are kept on the first, so each is still reported."""
     def acts(c: Call) -> bool:
+        if c.name == ASM:
+            return True  # what it does is read from its text
         got = cx.acting.get(id(c))
         if got is None or got[0] is not c:  # the entry holds ``c``: no other call can take its id
             got = cx.acting[id(c)] = (c, cx.known(c.name) and not (cx.pure(c.name) and not nested_calls(c)))
@@ -1020,6 +1047,8 @@ def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
         return paths
     if kind in ("for_statement", "while_statement", "do_statement"):
         return idle + _loop(cx, node, live)
+    if kind in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else"):
+        return idle + _preproc(cx, node, live)
     if kind == "if_statement":
         cons = node.child_by_field_name("consequence")
         alt = node.child_by_field_name("alternative")
@@ -1056,6 +1085,28 @@ def _stmt(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
             p.jumping = (_text(node.child_by_field_name("label")), row, col)
         return paths
     return idle + _effects(cx, node, live)
+
+
+def _preproc(cx: _Context, node: Any, paths: list[CPath]) -> list[CPath]:
+    """``#if``/``#ifdef``/``#elif``/``#else`` inside a function: each configuration is a path of
+    its own (its condition in the path's conditions), and ``#if 0`` / ``#if 1`` go one way. Before,
+    every branch ran one after the other, which is no configuration at all."""
+    if node.type == "preproc_else":
+        return _block(cx, [c for c in node.named_children if c.type != "comment"], paths)
+    cond = node.child_by_field_name("condition") or node.child_by_field_name("name")
+    alt = node.child_by_field_name("alternative")
+    body = [c for c in node.named_children if c not in (cond, alt) and c.type != "comment"]
+    if node.type == "preproc_ifdef":
+        text = f"{node.children[0].type} {_text(cond)}" if cond is not None else node.children[0].type
+    else:
+        text = f"#if {_text(cond)}" if cond is not None else "#if"
+    constant = _number(_bare(cond)) if cond is not None and node.type != "preproc_ifdef" else None
+    yes = [] if constant == 0 else _block(cx, body, [p.fork(text) if constant is None else p for p in paths])
+    if constant not in (None, 0):
+        return yes
+    rest = [p.fork(f"!({text})") if constant is None else p for p in paths]
+    no = _preproc(cx, alt, rest) if alt is not None else rest
+    return yes + no
 
 
 LOOP_BOUND = 2  # iterations of a loop a path may run

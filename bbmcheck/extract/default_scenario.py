@@ -130,7 +130,7 @@ _FLAG = re.compile(r"^(?P<base>.+?)\s*(?P<op>\||&\s*~)\s*\(?\s*(?P<flag>[A-Za-z_
 
 # the names kernels give a pointer to the entry being visited: a table page freed through one is a
 # reference dropped on the table that holds the entry
-_ENTRY_POINTER = re.compile(r"(^|->|\.)(ptep|pmdp|pudp|p4dp|pgdp)$")
+ENTRY_POINTER = re.compile(r"(^|->|\.)(ptep|pmdp|pudp|p4dp|pgdp)$")
 
 
 class _Lookup:
@@ -216,7 +216,7 @@ class DefaultScenario(Scenario):
     def _table(self, expr: str) -> str | None:
         name = _pointer(expr)
         entries = {*self.written, *self.fill, *([self.target] if self.target else [])}
-        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries) or _ENTRY_POINTER.search(name):
+        if any(name == e or e.startswith((name + "->", name + ".")) for e in entries) or ENTRY_POINTER.search(name):
             self.freed.append(f"'{_norm(expr)}' taken as a reference dropped on the live table that holds the entry")
             return DROP
         sit = self.situation

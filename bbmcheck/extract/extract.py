@@ -31,7 +31,8 @@ from ..sequences.parse_asm import parse_line
 from ..sequences.schema import Instr, Sequence
 from ..system.build import build
 from .asm import asm_path
-from .c_paths import Call, find_function, function_paths, nested_calls, same_text
+from .c_paths import ASM, Call, find_function, function_paths, nested_calls, same_text
+from .default_scenario import DROP, ENTRY_POINTER
 from .mapping import (
     PLACEHOLDER,
     PathSpec,
@@ -291,8 +292,7 @@ def _extract_default(src: Source, code: str, function: str, pmap: PrimitiveMap, 
                 scen.prologue, scen.epilogue = ds.context(pro, sit), ds.context(epi, sit)
                 claims = spec.claims if spec is not None and spec.claims is not None else user.claims or claims
                 expect = spec.expect if spec is not None and spec.expect else expect
-            body = [b for b in _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
-                    if b[0] != "free " + ds.DROP]
+            body = _Expander(src, pmap, scen, strict, warn).expand_all(p.calls)
             if not any(line.endswith(f"table {ds.FILL}") for line, _, _ in body):
                 # stores to a new table this path never links: no walk can see them
                 body = [b for b in body if not re.match(rf"\w+\s+{ds.FILL}\[", b[0])]
@@ -427,6 +427,8 @@ class _Expander:
         return out
 
     def expand(self, call: Call) -> list[tuple[str, int, int]]:
+        if call.name == ASM:
+            return self.inline_asm(call)
         key = call.name
         if call.name in self.pmap.dispatch:
             idx = self.pmap.dispatch[call.name]
@@ -438,7 +440,7 @@ class _Expander:
             if lines is None:
                 lines = self.pmap.primitives[key]
             return [(filled, call.row, call.col) for t in expand_lines(lines, lambda t: self.fill(t, call))
-                    for filled in self.fill_span(t, call)]
+                    for filled in self.fill_span(t, call) if filled != f"free {DROP}"]
         if call.name in self.pmap.pure:
             out = []
             for inner in nested_calls(call):
@@ -521,9 +523,34 @@ class _Expander:
         else:
             got = scen.tables.get(" ".join(arg.split()))
             where = "[tables]"
+            if got is None and (scen.entry(arg) is not None or ENTRY_POINTER.search(" ".join(arg.split()))):
+                return DROP  # the page holding the visited entry: a reference dropped, not a free
         if got is None:
             raise self.src.error(row, col, f"'{arg}' has no meaning in scenario {scen.path}: add it to {where}")
         return got
+
+    def inline_asm(self, call: Call) -> list[tuple[str, int, int]]:
+        """An ``asm volatile(...)`` statement: its DSBs, ISBs and operand-free TLBIs are the model's;
+        anything else is said (an error under --strict) and left out, never dropped silently."""
+        out = []
+        for part in re.split(r"[;\n]", call.args[0]):
+            text = " ".join(part.split())
+            if not text or text.startswith(("//", "/*", ".")):
+                continue
+            mnemonic, _, rest = text.partition(" ")
+            mnemonic = mnemonic.lower()
+            if mnemonic in ("dsb", "isb") or (mnemonic == "tlbi" and "," not in rest and "%" not in rest):
+                out.append((text.lower(), call.row, call.col))
+                continue
+            why = ("a TLBI whose address is an operand: bbmcheck does not know it, so it is left out, which "
+                   "can only add reports" if mnemonic == "tlbi" else
+                   f"'{mnemonic}' in inline assembly is not modelled" + (" (a store to a table entry would be "
+                   "missed)" if is_store(mnemonic) else ""))
+            if self.strict:
+                raise self.src.error(call.row, call.col, f"inline assembly '{text}': {why}")
+            self.warn(self.src.error(call.row, call.col, f"inline assembly '{text}': {why}; ignored (use --strict "
+                                                         "to refuse)"))
+        return out
 
     def asm_line(self, text: str, row: int, col: int) -> list[tuple[str, int, int]]:
         """One assembly instruction as model lines: [] when it touches no page table."""
