@@ -178,3 +178,20 @@ def test_a_paths_key_that_names_no_path_is_said(tmp_path: Path, capsys: pytest.C
     assert main(["extract", str(HERE / "kvm_replace_leaf.c"), "--function", "stage2_split_leaf",
                  "--scenario", str(typo)]) == 0
     assert "warning: [paths] 'p7' names no path of 'stage2_split_leaf'" in capsys.readouterr().err
+
+
+def test_a_level_hint_that_names_the_table_leaves_its_walk_caches(tmp_path: Path) -> None:
+    """KVM passed the table's level as the TTL of the TLBI that unmaps a table (fixed upstream by
+    passing an unknown level): the walk caches that point at the child survive it (RSQXYZ), and the
+    child is freed under them."""
+    scen = str(HERE / "emptied_table.scenario.toml")
+    (m,) = extract(CODE, "unmap_table_hinted", scen)[0]
+    assert "tlbi ipas2e1is, 0x200000, ttl=2" in [i.text for i in m.sequence.program]
+    assert violated(m.sequence) == {"freed-table-walk"}
+    fixed = tmp_path / "fixed.c"
+    fixed.write_text(Path(CODE).read_text().replace(
+        "kvm_call_hyp(__kvm_tlb_flush_vmid_ipa, mmu, ctx->addr, ctx->level);\n\tmm_ops->put_page(childp);",
+        "kvm_call_hyp(__kvm_tlb_flush_vmid_ipa, mmu, ctx->addr, TLBI_TTL_UNKNOWN);\n\tmm_ops->put_page(childp);"))
+    (m,) = extract(str(fixed), "unmap_table_hinted", scen)[0]
+    assert "tlbi ipas2e1is, 0x200000" in [i.text for i in m.sequence.program]  # no hint: every level
+    assert violated(m.sequence) == set()

@@ -209,6 +209,13 @@ class DefaultScenario(Scenario):
         pages = {IPA + i * PAGE for entries in under.values() for i, _ in entries}
         return sorted(pages | {IPA})
 
+    def ttl(self, expr: str) -> int | None:
+        """A level argument as a TLBI's hint: ``ctx->level``, ``level`` (the level of the entry
+        visited) is the target's level; any other expression gives no hint."""
+        if re.fullmatch(r"(\w+(->|\.))?level", _norm(expr)) and self.situation is not None:
+            return 3 if self.situation.target == "T3[1]" else 2
+        return None
+
     def _address(self, _expr: str) -> int:
         sit = self.situation
         return IPA + PAGE if sit is not None and sit.target == "T3[1]" else IPA

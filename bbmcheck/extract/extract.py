@@ -357,6 +357,13 @@ def _unused(scen: Scenario, function: str, labels: list[str], warn: Warn) -> Non
                             + did_you_mean(key, labels) + "; not used"))
 
 
+def _number_text(text: str) -> int | None:
+    try:
+        return int(text.strip().rstrip("uUlL"), 0)
+    except ValueError:
+        return None
+
+
 def _once(warn: Warn) -> Warn:
     """``warn``, saying each located warning once however many paths make the call it is about."""
     said: set[tuple[str, int, int, str]] = set()
@@ -509,6 +516,13 @@ class _Expander:
         scen = self.scen
         if kind == "raw":
             return arg
+        if kind == "ttl":  # a TLBI's level hint: argument N is the level of the leaf it names
+            level = _number_text(arg)
+            if level is None:
+                ttl = getattr(scen, "ttl", None)
+                level = ttl(arg) if ttl is not None else None
+            # no hint (a scenario file, an expression): the TLBI removes every level, as without FEAT_TTL
+            return f", ttl={level}" if level is not None and 1 <= level <= 3 else ""
         if kind == "entry":
             got = scen.entry(arg)
             where = "[entries]"

@@ -20,7 +20,7 @@ from ..sequences.locate import Locator
 from ..sequences.parse_asm import ENTRY_RE, parse_line, parse_number
 from ..sequences.schema import CLAIM_VALUES, EXPECT_VALUES
 
-PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span):(\d+)\}")
+PLACEHOLDER = re.compile(r"\{(entry|desc|raw|ipa|table|span|ttl):(\d+)\}")
 BUNDLED_MAPS = ("linux-kvm-arm64", "xen-arm", "gunyah", "linux-arm64-mm", "hafnium")
 # a map line that holds only where a condition does: "when valid {desc:1}: dsb ishst" (see expand_lines)
 WHEN = re.compile(r"when (.+?): (.+)\Z")
@@ -309,7 +309,8 @@ def _lines(path: str, f: _Fields, loc: Locator, section: str) -> dict[str, tuple
                 if not PLACEHOLDER.fullmatch(m.group(0)):
                     chars = loc.string_chars(*places[k]) if k < len(places) else [loc.value(section, key)]
                     raise InputError(path, *chars[min(m.start(), len(chars) - 1)] if k < len(places) else chars[0],
-                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa, span or table, ':N')")
+                                     f"unknown placeholder {m.group(0)} (entry, desc, raw, ipa, span, ttl or "
+                                     "table, ':N')")
             when = WHEN.match(line)
             bad = next((c for c in when.group(1).split(" and ") if not _CONDITION.fullmatch(c)), None) if when else (
                 line if line.startswith("when ") else None)
