@@ -157,17 +157,7 @@ def extract(code: str, function: str, scenario: str | None, *, primitives: str |
         # report lines where they were written: the function's in the code, the context's in the scenario
         places = [place.scenario_line(at, 0) for at in pro[1]] + [src.where(r, c) for _, r, c in body] + [
             place.scenario_line(at, 0) for at in epi[1]]
-        in_body = [False] * len(pro[1]) + [True] * len(body) + [False] * len(epi[1])
-        placed = tuple(
-            replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
-            for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
-        )
-        try:  # table placement is checked when built; the tables' positions are the generated text's
-            build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
-                  Config(level=seq.level), vcpus=1)
-        except InputError as e:
-            raise place(e) from None
-        seq = replace(seq, program=placed, path=src.path, sha256=_sha256(text, placed))
+        seq = _placed(src, scen, seq, text, places, len(pro[1]), len(body), place)
         models.append(Extracted(name, key, seq, tuple(line for line, _, _ in body), label, tuple(merged)))
     _unused(scen, function, [f"p{k}" for k in range(1, total + 1)], ctx.warn)
     return models, notes
@@ -199,10 +189,17 @@ def _model(src: Source, scen: Scenario, spec: Any, key: str, body: list[tuple[st
     context_at = getattr(scen, "context_at", (1, 1))  # the caller's context is reported at the function's end
     places = [context_at] * len(scen.prologue) + [src.where(r, c) for _, r, c in body] + [
         context_at] * len(scen.epilogue)
-    in_body = [False] * len(scen.prologue) + [True] * len(body) + [False] * len(scen.epilogue)
+    return _placed(src, scen, seq, text, places, len(scen.prologue), len(body), place)
+
+
+def _placed(src: Source, scen: Scenario, seq: Sequence, text: str, places: list[tuple[int, int]], n_before: int,
+            n_body: int, place: _Placer) -> Sequence:
+    """``seq`` (loaded from the generated ``text``) with each instruction where it was written:
+    the function's ``n_body`` lines in the code, the ``n_before`` context lines before and the rest
+    after them where ``places`` says; its tables checked as built, an error moved by ``place``."""
     placed = tuple(
-        replace(ins, line=line, col=col, file="" if k_in_body else scen.path)
-        for ins, (line, col), k_in_body in zip(seq.program, places, in_body, strict=True)
+        replace(ins, line=line, col=col, file="" if n_before <= k < n_before + n_body else scen.path)
+        for k, (ins, (line, col)) in enumerate(zip(seq.program, places, strict=True))
     )
     try:  # table placement is checked when built; the tables' positions are the generated text's
         build(replace(seq, program=tuple(replace(i, file=i.file or src.path) for i in placed)),
