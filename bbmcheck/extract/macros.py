@@ -111,16 +111,16 @@ def rewrite(text: str, keep: frozenset[str] = frozenset()) -> tuple[str, tuple[G
             _blank(out, start, end)
             continue
         if name in ATTRIBUTES_WITH_ARGS and call:
-            close = _closing(text, opening)
-            if close is not None:
-                _blank(out, start, close + 1)
+            got = _call(text, opening)
+            if got is not None:
+                _blank(out, start, got[0] + 1)
             continue
         if not call or name in keep:
             continue
-        close = _closing(text, opening)
-        if close is None:
+        got = _call(text, opening)
+        if got is None:
             continue
-        args = _arguments(text, opening, close)
+        close, args = got
         after = _skip_space(text, close + 1)
         follows_statement = after < len(text) and (text[after] == "{" or _starts_statement(text, after))
         if follows_statement and (name in LOOPS or "for_each" in name) and len(name) >= len("while"):
@@ -149,9 +149,9 @@ def rewrite(text: str, keep: frozenset[str] = frozenset()) -> tuple[str, tuple[G
                 continue
         if name not in KNOWN and _CAPS.fullmatch(name):
             guesses.append(Guess(name, start, "a function call (a macro whose definition bbmcheck has not seen)"))
-    got = "".join(out)
-    assert len(got) == len(text)
-    return got, tuple(guesses)
+    rewritten = "".join(out)
+    assert len(rewritten) == len(text)
+    return rewritten, tuple(guesses)
 
 
 def _blank(out: list[str], start: int, end: int) -> None:
@@ -175,10 +175,12 @@ def _skip_space(text: str, k: int) -> int:
     return k
 
 
-def _closing(text: str, opening: int) -> int | None:
-    """The index of the ')' that closes the '(' at ``opening`` (strings and comments skipped)."""
-    depth = 0
-    k = opening
+def _call(text: str, opening: int) -> tuple[int, list[tuple[int, int]]] | None:
+    """For the '(' at ``opening``: the index of the ')' that closes it and the spans of its
+    top-level arguments, each ending at its comma or at the ')' (strings and comments skipped);
+    None when it is not closed by a ')'."""
+    spans: list[tuple[int, int]] = []
+    depth, start, k = 0, opening + 1, opening
     while k < len(text):
         ch = text[k]
         if ch in "\"'":
@@ -193,35 +195,16 @@ def _closing(text: str, opening: int) -> int | None:
         elif ch in ")]}":
             depth -= 1
             if depth == 0:
-                return k if ch == ")" else None
-        k += 1
-    return None
-
-
-def _arguments(text: str, opening: int, close: int) -> list[tuple[int, int]]:
-    """The spans of the top-level arguments between '(' at ``opening`` and ')' at ``close``; each
-    span ends at its comma (or at ``close``)."""
-    spans, depth, start, k = [], 0, opening + 1, opening + 1
-    while k < close:
-        ch = text[k]
-        if ch in "\"'":
-            m = _TOKEN.match(text, k)
-            k = m.end() if m is not None else k + 1
-            continue
-        if text.startswith("/*", k) or text.startswith("//", k):
-            k = _skip_space(text, k)
-            continue
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
+                if ch != ")":
+                    return None
+                if text[start:k].strip() or spans:
+                    spans.append((start, k))
+                return k, spans
+        elif ch == "," and depth == 1:
             spans.append((start, k))
             start = k + 1
         k += 1
-    if text[start:close].strip() or spans:
-        spans.append((start, close))
-    return spans
+    return None
 
 
 _STATEMENT_WORDS = frozenset("if for while do switch return goto break continue".split())
