@@ -129,6 +129,54 @@ class Locator:
         """1-based (line, col) of each element of the array value of ``key`` (which may span lines)."""
         return self.array_items_at(*self.value(section, key))
 
+    def inline_fields(self, line: int, col: int) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+        """For the inline table whose ``{`` is at 1-based (line, col): each key's position and its value's."""
+        out: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+        depth, quote, want_key = 0, "", False
+        i, j = line - 1, col - 1
+        while i < len(self.lines):
+            text = self.lines[i]
+            while j < len(text):
+                c = text[j]
+                if quote:
+                    if quote[0] == '"' and c == "\\":
+                        j += 2
+                        continue
+                    if text.startswith(quote, j):
+                        j += len(quote)
+                        quote = ""
+                        continue
+                elif want_key and depth == 1 and not c.isspace() and c not in ",}":
+                    m = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)').match(text, j)
+                    eq = text.find("=", m.end()) if m else -1
+                    if m is None or eq < 0 or text[m.end():eq].strip():
+                        return out
+                    name = next(g for g in m.groups() if g is not None)
+                    v = eq + 1
+                    while v < len(text) and text[v] in " \t":
+                        v += 1
+                    out.setdefault(name, ((i + 1, j + 1), (i + 1, v + 1)))
+                    want_key, j = False, v
+                    continue
+                elif c in "'\"":
+                    quote = c * 3 if text.startswith(c * 3, j) else c
+                    j += len(quote)
+                    continue
+                elif c in "[{":
+                    depth += 1
+                    want_key = depth == 1
+                elif c in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return out
+                elif c == "," and depth == 1:
+                    want_key = True
+                j += 1
+            if len(quote) == 1:
+                quote = ""
+            i, j = i + 1, 0
+        return out
+
     def array_items_at(self, line: int, col: int) -> list[tuple[int, int]]:
         """1-based (line, col) of each element of the array whose ``[`` is at 1-based (line, col)."""
         out: list[tuple[int, int]] = []
