@@ -68,7 +68,8 @@ def _pages(oa: int, n: int = 2) -> tuple[tuple[int, str], ...]:
     return tuple((k, f"page oa={oa + k * PAGE:#x} attr=normal perm=rw") for k in range(n))
 
 
-def _situations(fill: bool) -> list[Situation]:
+def situations(fill: bool) -> list[Situation]:
+    """The standard situations: with ``fill``, those where the target's new value is the filled table."""
     block = f"block oa={OA:#x} attr=normal perm=rw"
     root = ("T1", 1, ((0, "table T2"),))
     l2 = "T2[1]"
@@ -494,5 +495,3 @@ def context(lines: tuple[str, ...], sit: Situation) -> tuple[str, ...]:
     return tuple(line.replace("{entry}", sit.target).replace("{ipa}", ipa) for line in lines)
 
 
-def situations(fill: bool) -> list[Situation]:
-    return _situations(fill)
